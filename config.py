@@ -1,0 +1,169 @@
+"""Dolil settings, read once from the environment.
+
+Every setting has a ``DOLIL_`` environment variable, a type and a default. The
+defaults describe the embedded development setup: SQLite, SeaweedFS and a
+development PKI, all under ``var/``. Production (``DOLIL_ENV=production``)
+refuses to start while a secret or an endpoint is missing instead of falling
+back to a development value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+ENVIRONMENTS = ("development", "testing", "production")
+RETENTION_MODES = ("COMPLIANCE", "GOVERNANCE")
+REVOCATION_MODES = ("hard-fail", "soft-fail")
+PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or has an invalid value."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings of one Dolil process."""
+
+    env: str = "development"
+    secret_key: str | None = None
+    data_dir: Path = PROJECT_ROOT / "var"
+    database_url: str | None = None
+
+    # Object storage. With ``embedded_s3`` the service starts SeaweedFS itself
+    # on 127.0.0.1 and generates its credentials under ``data_dir``.
+    embedded_s3: bool = True
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "dolil-archive"
+    s3_object_lock: bool = True
+    retention_mode: str = "COMPLIANCE"
+    retention_days: int = 3650
+
+    # Uploads are held in memory while they are checked, so the limit also
+    # bounds the memory one request can take.
+    max_upload_bytes: int = 50 * 1024 * 1024
+
+    # Signing and validation.
+    dev_pki: bool = True
+    trust_anchors_dir: Path | None = None
+    intermediates_dir: Path | None = None
+    revocation_mode: str = "hard-fail"
+    validation_policy_name: str = "default"
+    tsa_url: str | None = None
+    signing_level: str = "B-B"
+
+    log_format: str = "text"
+    log_level: str = "INFO"
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'dolil.sqlite3'}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def validate(self) -> Settings:
+        """Check values and cross-field rules; return self for chaining."""
+        _check_choice("DOLIL_ENV", self.env, ENVIRONMENTS)
+        _check_choice("DOLIL_RETENTION_MODE", self.retention_mode, RETENTION_MODES)
+        _check_choice("DOLIL_REVOCATION_MODE", self.revocation_mode, REVOCATION_MODES)
+        _check_choice("DOLIL_SIGNING_LEVEL", self.signing_level, PADES_LEVELS)
+        if self.max_upload_bytes <= 0:
+            raise ConfigurationError("DOLIL_MAX_UPLOAD_BYTES", "must be a positive number of bytes")
+        if self.retention_days <= 0:
+            raise ConfigurationError("DOLIL_RETENTION_DAYS", "must be a positive number of days")
+        if self.signing_level != "B-B" and not self.tsa_url:
+            raise ConfigurationError(
+                "DOLIL_SIGNING_LEVEL", f"{self.signing_level} needs a timestamp service (DOLIL_TSA_URL)"
+            )
+
+        if self.is_production:
+            required = {
+                "DOLIL_SECRET_KEY": self.secret_key,
+                "DOLIL_DATABASE_URL": self.database_url,
+                "DOLIL_S3_ENDPOINT": self.s3_endpoint,
+                "DOLIL_S3_ACCESS_KEY": self.s3_access_key,
+                "DOLIL_S3_SECRET_KEY": self.s3_secret_key,
+                "DOLIL_TRUST_ANCHORS_DIR": self.trust_anchors_dir,
+            }
+            for name, value in required.items():
+                if not value:
+                    raise ConfigurationError(name, "is required in production")
+            if self.embedded_s3 or self.dev_pki:
+                raise ConfigurationError(
+                    "DOLIL_EMBEDDED_S3/DOLIL_DEV_PKI", "the embedded store and the development PKI are for development only"
+                )
+        elif not self.embedded_s3 and not (self.s3_endpoint and self.s3_access_key and self.s3_secret_key):
+            raise ConfigurationError(
+                "DOLIL_S3_ENDPOINT", "set DOLIL_S3_ENDPOINT, DOLIL_S3_ACCESS_KEY and DOLIL_S3_SECRET_KEY, or DOLIL_EMBEDDED_S3=1"
+            )
+        return self
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigurationError(name, f"{value!r} is not one of {', '.join(choices)}")
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigurationError(name, f"{raw!r} is not a boolean (use 1 or 0)")
+
+
+def _parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(name, f"{raw!r} is not an integer") from None
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from ``DOLIL_*`` variables; ``overrides`` win over the environment."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for settings_field in dataclasses.fields(Settings):
+        if settings_field.name == "extra":
+            continue
+        name = "DOLIL_" + settings_field.name.upper()
+        if name not in environ:
+            continue
+        raw = environ[name]
+        default = settings_field.default
+        if isinstance(default, bool):
+            values[settings_field.name] = _parse_bool(name, raw)
+        elif isinstance(default, int):
+            values[settings_field.name] = _parse_int(name, raw)
+        elif isinstance(default, Path) or settings_field.name.endswith("_dir"):
+            values[settings_field.name] = Path(raw) if raw else None
+        else:
+            values[settings_field.name] = raw or None if default is None else raw
+    values.update(overrides)
+    settings = Settings(**values)
+    if settings.data_dir is None:
+        raise ConfigurationError("DOLIL_DATA_DIR", "must not be empty")
+    return settings.validate()
