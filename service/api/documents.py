@@ -1,0 +1,256 @@
+"""Document endpoints of API v1: upload, list, read, sign, content and verification."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from flask import Response, current_app, g, request, url_for
+
+from config import PADES_LEVELS
+from signing.sign import SigningProfile
+
+from .. import archive
+from ..auth import require_permission
+from ..bengali import normalise_memo_number, normalise_memo_search, parse_date
+from ..components import components
+from ..extensions import db
+from ..models import DOCUMENT_KINDS, Document
+from ..problems import ApiProblem
+from . import bp
+from .serializers import document_dict, iso, signature_dict
+
+MAX_TITLE_LENGTH = 1000
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+# Levels that the signing endpoint offers today; B-LT and B-LTA need
+# revocation data gathering, which the signing profile does not do yet.
+SUPPORTED_LEVELS = ("B-B", "B-T")
+
+
+def _invalid(field: str, reason_en: str, reason_bn: str) -> ApiProblem:
+    return ApiProblem("field_invalid", field=field, reason_en=reason_en, reason_bn=reason_bn)
+
+
+def _optional_text(name: str) -> str | None:
+    value = request.form.get(name, "").strip()
+    return value or None
+
+
+def _parse_upload_fields() -> archive.DocumentFields:
+    kind = _optional_text("kind")
+    if kind is None:
+        raise ApiProblem("field_missing", field="kind")
+    if kind not in DOCUMENT_KINDS:
+        raise _invalid("kind", "use 'minutes' or 'evidence'", "'minutes' (কার্যবিবরণী) অথবা 'evidence' (প্রমাণক) দিন")
+
+    title = _optional_text("title")
+    if title is None:
+        raise ApiProblem("field_missing", field="title")
+    if len(title) > MAX_TITLE_LENGTH:
+        raise _invalid("title", f"at most {MAX_TITLE_LENGTH} characters", "সর্বোচ্চ ১০০০ অক্ষর")
+
+    memo_number = _optional_text("memo_number")
+    if memo_number is not None:
+        try:
+            memo_number = normalise_memo_number(memo_number)
+        except ValueError:
+            raise _invalid(
+                "memo_number",
+                "use the 2014 form (e.g. 56.03.0000.003.05.007.21.158) or the 2024 form of the Secretariat Instructions",
+                "সচিবালয় নির্দেশমালার ২০১৪ (যেমন ৫৬.০৩.০০০০.০০৩.০৫.০০৭.২১.১৫৮) বা ২০২৪ সালের রূপ ব্যবহার করুন",
+            ) from None
+
+    dates = {}
+    for name in ("document_date", "meeting_date"):
+        raw = _optional_text(name)
+        if raw is None:
+            dates[name] = None
+            continue
+        try:
+            dates[name] = parse_date(raw)
+        except ValueError:
+            raise _invalid(name, "use YYYY-MM-DD or DD/MM/YYYY", "YYYY-MM-DD অথবা দিন/মাস/বছর (যেমন ২০/০৯/২০২১) রূপে দিন") from None
+
+    return archive.DocumentFields(kind=kind, title=title, memo_number=memo_number, **dates)
+
+
+def _read_upload() -> bytes:
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiProblem("field_missing", field="file")
+    max_bytes = current_app.config["DOLIL_SETTINGS"].max_upload_bytes
+    data = upload.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ApiProblem("file_too_large", max_bytes=max_bytes)
+    return data
+
+
+@bp.post("/documents")
+@require_permission("document:create")
+def create_document() -> tuple[dict, int, dict]:
+    fields = _parse_upload_fields()
+    data = _read_upload()
+    document = archive.upload_document(g.user, data, fields)
+    return document_dict(document, detailed=True), 201, {"Location": url_for("api.get_document", document_id=document.id)}
+
+
+def _encode_cursor(document: Document) -> str:
+    raw = json.dumps([iso(document.created_at), document.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, document_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created_at.replace("Z", "+00:00")), str(document_id)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise _invalid("cursor", "use the next_cursor value of a previous page", "আগের পৃষ্ঠার next_cursor মানটি ব্যবহার করুন") from None
+
+
+@bp.get("/documents")
+@require_permission("document:read")
+def list_documents() -> dict:
+    query = db.select(Document)
+
+    kind = request.args.get("kind", "").strip()
+    if kind:
+        if kind not in DOCUMENT_KINDS:
+            raise _invalid("kind", "use 'minutes' or 'evidence'", "'minutes' (কার্যবিবরণী) অথবা 'evidence' (প্রমাণক) দিন")
+        query = query.where(Document.kind == kind)
+
+    memo = request.args.get("memo_number", "").strip()
+    if memo:
+        try:
+            prefix = normalise_memo_search(memo)
+        except ValueError:
+            raise _invalid("memo_number", "use digits separated by dots", "বিন্দু দিয়ে আলাদা করা অঙ্ক দিন") from None
+        # A full memo number matches itself; leading groups match every letter of that file.
+        query = query.where(db.or_(Document.memo_number == prefix.rstrip("."),
+                                   Document.memo_number.startswith(prefix if prefix.endswith(".") else prefix + ".")))
+
+    try:
+        limit = int(request.args.get("limit", DEFAULT_PAGE_SIZE))
+    except ValueError:
+        limit = -1
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise _invalid("limit", f"use a number from 1 to {MAX_PAGE_SIZE}", "১ থেকে ১০০-এর মধ্যে একটি সংখ্যা দিন")
+
+    cursor = request.args.get("cursor")
+    if cursor:
+        created_at, document_id = _decode_cursor(cursor)
+        if db.engine.dialect.name == "sqlite":
+            # SQLite stores datetimes without a zone; compare like with like.
+            created_at = created_at.replace(tzinfo=None)
+        query = query.where(
+            db.or_(
+                Document.created_at < created_at,
+                db.and_(Document.created_at == created_at, Document.id < document_id),
+            )
+        )
+
+    query = query.order_by(Document.created_at.desc(), Document.id.desc()).limit(limit + 1)
+    documents = list(db.session.execute(query).scalars())
+    page, more = documents[:limit], len(documents) > limit
+    return {
+        "items": [document_dict(document) for document in page],
+        "next_cursor": _encode_cursor(page[-1]) if more else None,
+    }
+
+
+@bp.get("/documents/<document_id>")
+@require_permission("document:read")
+def get_document(document_id: str) -> dict:
+    return document_dict(archive.get_document(document_id), detailed=True)
+
+
+@bp.post("/documents/<document_id>/signatures")
+@require_permission("document:sign")
+def create_signature(document_id: str) -> tuple[dict, int]:
+    body = request.get_json(silent=True) if request.content_length else {}
+    if body is None or not isinstance(body, dict):
+        raise _invalid("request", "send a JSON object or an empty body", "একটি JSON অবজেক্ট অথবা খালি বডি পাঠান")
+
+    settings = current_app.config["DOLIL_SETTINGS"]
+    level = body.get("level") or ("B-T" if settings.tsa_url else "B-B")
+    if level not in PADES_LEVELS or level not in SUPPORTED_LEVELS:
+        raise _invalid("level", "use B-B or B-T", "B-B অথবা B-T দিন")
+    if level == "B-T" and not settings.tsa_url:
+        raise _invalid("level", "B-T needs a timestamp service, and none is configured",
+                       "B-T-এর জন্য টাইমস্ট্যাম্প সেবা প্রয়োজন, কিন্তু কোনোটি কনফিগার করা নেই")
+    reason = body.get("reason")
+    location = body.get("location")
+    for name, value in (("reason", reason), ("location", location)):
+        if value is not None and (not isinstance(value, str) or len(value) > 200):
+            raise _invalid(name, "a text of at most 200 characters", "সর্বোচ্চ ২০০ অক্ষরের লেখা")
+
+    profile = SigningProfile(level=level, reason=reason, location=location)
+    signature, report = archive.sign_document(document_id, g.user, profile)
+    own = next((entry for entry in report.signatures if entry.field_name == signature.field_name), report.signatures[-1])
+    return {
+        "signature": signature_dict(signature),
+        "validation": own.to_dict(),
+        "document": document_dict(signature.document, detailed=True),
+    }, 201
+
+
+# Response headers that carry the verification result of a content download.
+VERIFICATION_HEADERS = {
+    "fixity": "Dolil-Fixity",
+    "sha256": "Dolil-Content-SHA256",
+    "revision": "Dolil-Revision",
+    "indication": "Dolil-Validation",
+    "signatures": "Dolil-Signature-Count",
+    "policy": "Dolil-Validation-Policy",
+    "validated_at": "Dolil-Validated-At",
+    "report": "Dolil-Validation-Report",
+}
+
+
+@bp.get("/documents/<document_id>/content")
+@require_permission("document:read")
+def get_content(document_id: str) -> Response:
+    content = archive.retrieve_content(document_id, g.user)
+    report = content.report
+    digest = content.revision.sha256
+    response = Response(content.data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{content.document.id}-r{content.revision.number}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["ETag"] = f'"{digest}"'
+    response.headers["Repr-Digest"] = "sha-256=:" + base64.b64encode(bytes.fromhex(digest)).decode() + ":"
+    response.headers[VERIFICATION_HEADERS["fixity"]] = "passed"
+    response.headers[VERIFICATION_HEADERS["sha256"]] = digest
+    response.headers[VERIFICATION_HEADERS["revision"]] = str(content.revision.number)
+    response.headers[VERIFICATION_HEADERS["indication"]] = report.indication
+    response.headers[VERIFICATION_HEADERS["signatures"]] = str(len(report.signatures))
+    response.headers[VERIFICATION_HEADERS["policy"]] = report.policy
+    response.headers[VERIFICATION_HEADERS["validated_at"]] = iso(report.validated_at)
+    response.headers[VERIFICATION_HEADERS["report"]] = url_for("api.get_verification", document_id=document_id)
+    return response
+
+
+@bp.get("/documents/<document_id>/verification")
+@require_permission("document:verify")
+def get_verification(document_id: str) -> dict:
+    result = archive.verify_document(document_id, g.user)
+    body: dict[str, object] = {
+        "document_id": result.document.id,
+        "revision": result.revision.number,
+        "verified_at": iso(result.verification.verified_at),
+        "fixity": {
+            "ok": result.fixity_ok,
+            "expected_sha256": result.revision.sha256,
+            "actual_sha256": result.actual_sha256,
+        },
+    }
+    if result.report is None:
+        # The stored bytes are not the archived ones: validating them would
+        # describe some other file, so the report stops at the fixity failure.
+        body.update({"indication": "TOTAL_FAILED", "sub_indication": "FIXITY_FAILURE", "signatures": []})
+    else:
+        body.update(result.report.to_dict())
+    body["policy_trust_anchors"] = len(components().policy.trust_roots)
+    return body

@@ -1,0 +1,357 @@
+"""The archive workflow: upload, sign, retrieve and verify documents.
+
+Each function owns its transaction and the order of its side effects. Objects
+are written before rows: if the database commit fails, the new object version
+is discarded, so no row ever points at a missing object and no object is left
+without a row. A version is locked with its final retention only after its row
+is committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from signing.credentials import load_pkcs12_signer
+from signing.intake import prepare_upload
+from signing.sign import SigningProfile, sign_pdf
+from signing.validation import ValidationReport, validate_pdf
+from storage import ObjectNotFound, StoredObject, new_object_key
+
+from .audit import record_event
+from .components import components
+from .extensions import db
+from .models import Document, Revision, Signature, SigningCredential, User, Verification, new_id
+from .problems import ApiProblem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DocumentFields:
+    kind: str
+    title: str
+    memo_number: str | None = None
+    document_date: date | None = None
+    meeting_date: date | None = None
+
+
+@dataclass(frozen=True)
+class RetrievedContent:
+    document: Document
+    revision: Revision
+    data: bytes
+    report: ValidationReport
+    verified_at: datetime
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    document: Document
+    revision: Revision
+    actual_sha256: str
+    fixity_ok: bool
+    report: ValidationReport | None
+    verification: Verification
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def get_document(document_id: str) -> Document:
+    document = db.session.get(Document, document_id)
+    if document is None:
+        raise ApiProblem("document_not_found", document_id=document_id)
+    return document
+
+
+def _store_with_row(stored: StoredObject, add_rows) -> None:
+    """Commit the rows created by ``add_rows`` for an already stored object.
+
+    On any failure the session is rolled back and the object version discarded,
+    then the error propagates.
+    """
+    store = components().store
+    try:
+        add_rows()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        try:
+            store.discard(stored)
+        except Exception:
+            log.exception("could not discard object %s version %s after a failed commit", stored.key, stored.version_id)
+        raise
+
+    try:
+        store.commit_retention(stored)
+    except Exception:
+        # The row is committed and the object exists under its provisional
+        # retention; failing the request now would hide a stored document.
+        log.exception("could not set final retention on %s version %s", stored.key, stored.version_id)
+
+
+def upload_document(user: User, data: bytes, fields: DocumentFields) -> Document:
+    """Check an upload, store it as revision 1 of a new document and return the document."""
+    prepared = prepare_upload(data)
+    digest = sha256_hex(prepared.data)
+    document_id = new_id()
+    stored = components().store.put(new_object_key(document_id), prepared.data, sha256=digest)
+
+    document = Document(
+        id=document_id,
+        kind=fields.kind,
+        title=fields.title,
+        memo_number=fields.memo_number,
+        document_date=fields.document_date,
+        meeting_date=fields.meeting_date,
+        created_by=user,
+    )
+
+    def add_rows() -> None:
+        revision = Revision(
+            document=document,
+            number=1,
+            object_key=stored.key,
+            version_id=stored.version_id,
+            sha256=digest,
+            size=len(prepared.data),
+            reason="uploaded",
+            source_type=prepared.source_type,
+            created_by=user,
+        )
+        db.session.add_all([document, revision])
+        db.session.flush()
+        document.current_revision = revision
+        record_event(
+            "document.upload",
+            "success",
+            actor=user,
+            document_id=document_id,
+            details={"sha256": digest, "size": len(prepared.data), "source_type": prepared.source_type},
+        )
+
+    _store_with_row(stored, add_rows)
+    log.info(
+        "document uploaded: document=%s sha256=%s size=%d source_type=%s version=%s",
+        document_id, digest, len(prepared.data), prepared.source_type, stored.version_id,
+    )
+    return document
+
+
+def _read_revision(document: Document, revision: Revision, user: User | None) -> tuple[bytes, str]:
+    """Read exactly the recorded version of a revision and return its bytes and SHA-256."""
+    try:
+        data = components().store.get(revision.object_key, revision.version_id)
+    except ObjectNotFound:
+        log.error(
+            "stored object missing: document=%s revision=%d key=%s version=%s",
+            document.id, revision.number, revision.object_key, revision.version_id,
+        )
+        record_event("document.fixity", "missing", actor=user, document_id=document.id,
+                     details={"revision": revision.number, "key": revision.object_key})
+        db.session.commit()
+        raise ApiProblem("stored_object_missing", revision=revision.number) from None
+    return data, sha256_hex(data)
+
+
+def _record_fixity_failure(document: Document, revision: Revision, actual: str, user: User | None) -> Verification:
+    log.error(
+        "fixity mismatch: document=%s revision=%d key=%s version=%s expected=%s actual=%s",
+        document.id, revision.number, revision.object_key, revision.version_id, revision.sha256, actual,
+    )
+    verification = Verification(
+        document_id=document.id,
+        revision_id=revision.id,
+        fixity_ok=False,
+        actual_sha256=actual,
+        indication=None,
+        requested_by_id=user.id if user else None,
+    )
+    db.session.add(verification)
+    record_event("document.fixity", "failure", actor=user, document_id=document.id,
+                 details={"revision": revision.number, "expected_sha256": revision.sha256, "actual_sha256": actual})
+    db.session.commit()
+    return verification
+
+
+def _validate(data: bytes, digest: str, *, fresh: bool) -> tuple[ValidationReport, bool]:
+    """Validate bytes, reusing a cached report unless ``fresh``; return (report, computed)."""
+    parts = components()
+    policy = parts.policy
+    fingerprint = policy.fingerprint()
+    if not fresh:
+        cached = parts.reports.get(digest, fingerprint)
+        if cached is not None:
+            return cached, False
+    report = validate_pdf(data, policy)
+    parts.reports.put(digest, fingerprint, report)
+    return report, True
+
+
+def _record_verification(document: Document, revision: Revision, digest: str, report: ValidationReport,
+                         user: User | None) -> Verification:
+    verification = Verification(
+        document_id=document.id,
+        revision_id=revision.id,
+        fixity_ok=True,
+        actual_sha256=digest,
+        indication=report.indication,
+        policy_fingerprint=report.policy_fingerprint,
+        report=report.to_dict(),
+        requested_by_id=user.id if user else None,
+    )
+    db.session.add(verification)
+    return verification
+
+
+def retrieve_content(document_id: str, user: User) -> RetrievedContent:
+    """Return the current revision's bytes after checking fixity and validating signatures.
+
+    A fixity mismatch is recorded and raised as a problem; the bytes are never returned.
+    """
+    document = get_document(document_id)
+    revision = document.current_revision
+    data, digest = _read_revision(document, revision, user)
+    if digest != revision.sha256:
+        _record_fixity_failure(document, revision, digest, user)
+        raise ApiProblem("fixity_mismatch", revision=revision.number)
+
+    report, computed = _validate(data, digest, fresh=False)
+    if computed:
+        _record_verification(document, revision, digest, report, user)
+    record_event("document.read", "success", actor=user, document_id=document.id,
+                 details={"revision": revision.number, "indication": report.indication})
+    db.session.commit()
+    return RetrievedContent(document, revision, data, report, report.validated_at)
+
+
+def verify_document(document_id: str, user: User) -> VerificationResult:
+    """Check fixity and validate the current revision afresh, and record the result.
+
+    Unlike retrieval, a fixity mismatch is returned as a result rather than
+    raised, because the report is what an auditor asked for.
+    """
+    document = get_document(document_id)
+    revision = document.current_revision
+    data, digest = _read_revision(document, revision, user)
+    if digest != revision.sha256:
+        verification = _record_fixity_failure(document, revision, digest, user)
+        return VerificationResult(document, revision, digest, False, None, verification)
+
+    report, _ = _validate(data, digest, fresh=True)
+    verification = _record_verification(document, revision, digest, report, user)
+    record_event("document.verify", "success", actor=user, document_id=document.id,
+                 details={"revision": revision.number, "indication": report.indication})
+    db.session.commit()
+    return VerificationResult(document, revision, digest, True, report, verification)
+
+
+def _signing_credential(user: User) -> SigningCredential:
+    credential = db.session.execute(
+        db.select(SigningCredential)
+        .where(SigningCredential.user_id == user.id, SigningCredential.active.is_(True))
+        .order_by(SigningCredential.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if credential is None:
+        raise ApiProblem("signing_credential_missing")
+    return credential
+
+
+def _load_signer(credential: SigningCredential):
+    from pathlib import Path
+
+    from signing.errors import CredentialError
+
+    if credential.kind != "pkcs12":
+        raise CredentialError(f"credential kind {credential.kind!r} is not supported")
+    try:
+        passphrase = Path(credential.secret_file).read_bytes().strip() if credential.secret_file else b""
+    except OSError as error:
+        raise CredentialError(f"cannot read the passphrase file of credential {credential.id}: {error.strerror}") from None
+    return load_pkcs12_signer(Path(credential.location), passphrase)
+
+
+def sign_document(document_id: str, user: User, profile: SigningProfile) -> tuple[Signature, ValidationReport]:
+    """Sign the current revision with the user's credential and store the result as a new revision."""
+    document = get_document(document_id)
+    credential = _signing_credential(user)
+    revision = document.current_revision
+    data, digest = _read_revision(document, revision, user)
+    if digest != revision.sha256:
+        _record_fixity_failure(document, revision, digest, user)
+        raise ApiProblem("fixity_mismatch", revision=revision.number)
+
+    signer = _load_signer(credential)
+    parts = components()
+    signed = sign_pdf(data, signer, profile, timestamper=parts.timestamper)
+    signed_digest = sha256_hex(signed)
+
+    # Validate before storing: a signature the archive itself would not accept
+    # must never become a revision.
+    report, _ = _validate(signed, signed_digest, fresh=True)
+    own = report.signatures[-1]
+    if own.indication == "TOTAL_FAILED":
+        log.error("refusing to store a failed signature: document=%s sub_indication=%s", document.id, own.sub_indication)
+        raise ApiProblem("signing_failed")
+
+    stored = parts.store.put(new_object_key(document.id), signed, sha256=signed_digest)
+    new_revision = Revision(
+        document_id=document.id,
+        number=revision.number + 1,
+        object_key=stored.key,
+        version_id=stored.version_id,
+        sha256=signed_digest,
+        size=len(signed),
+        reason="signed",
+        source_type="pdf",
+        created_by=user,
+    )
+    signature = Signature(
+        document_id=document.id,
+        revision=new_revision,
+        field_name=own.field_name,
+        signer_subject=own.signer_subject,
+        signer_issuer=own.signer_issuer,
+        signer_serial=own.signer_serial,
+        signing_time=own.signing_time,
+        level=own.level,
+        signed_by=user,
+    )
+
+    def add_rows() -> None:
+        db.session.add_all([new_revision, signature])
+        db.session.flush()
+        document.current_revision = new_revision
+        _record_verification(document, new_revision, signed_digest, report, user)
+        record_event(
+            "document.sign",
+            "success",
+            actor=user,
+            document_id=document.id,
+            details={
+                "revision": new_revision.number,
+                "sha256": signed_digest,
+                "field": own.field_name,
+                "signer_serial": own.signer_serial,
+                "level": own.level,
+                "indication": own.indication,
+            },
+        )
+
+    try:
+        _store_with_row(stored, add_rows)
+    except IntegrityError:
+        # Another signature created the same revision number first.
+        raise ApiProblem("revision_conflict") from None
+    log.info(
+        "document signed: document=%s revision=%d sha256=%s signer_serial=%s level=%s indication=%s",
+        document.id, new_revision.number, signed_digest, own.signer_serial, own.level, own.indication,
+    )
+    return signature, report

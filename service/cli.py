@@ -1,0 +1,107 @@
+"""Administration commands: ``flask users``, ``flask tokens``, ``flask credentials``,
+``flask storage`` and ``flask audit``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .auth import issue_token
+from .extensions import db
+from .models import ROLES, SigningCredential, User
+
+users_cli = AppGroup("users", help="Create and list users.")
+tokens_cli = AppGroup("tokens", help="Issue API tokens.")
+credentials_cli = AppGroup("credentials", help="Register signing credentials.")
+storage_cli = AppGroup("storage", help="Prepare the object store.")
+audit_cli = AppGroup("audit", help="Check the audit log.")
+
+
+def _user_or_fail(username: str) -> User:
+    user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException(f"user {username!r} not found; create it with 'flask users create'")
+    return user
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="Role that decides what the user may do.")
+@click.option("--name", "display_name", default="", help="Full name shown in the interface and audit log.")
+def create_user(username: str, role: str, display_name: str) -> None:
+    """Create a user."""
+    if db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none():
+        raise click.ClickException(f"user {username!r} already exists")
+    db.session.add(User(username=username, role=role, display_name=display_name or username))
+    db.session.commit()
+    click.echo(f"created user {username} with role {role}")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """List users with their roles."""
+    for user in db.session.execute(db.select(User).order_by(User.id)).scalars():
+        click.echo(f"{user.username}\t{user.role}\t{'active' if user.active else 'inactive'}\t{user.display_name}")
+
+
+@tokens_cli.command("create")
+@click.argument("username")
+@click.option("--label", default="", help="Note that identifies the token, e.g. the client that uses it.")
+def create_token(username: str, label: str) -> None:
+    """Issue an API token and print it once; only its hash is stored."""
+    user = _user_or_fail(username)
+    token = issue_token(user, label=label)
+    db.session.commit()
+    click.echo(token)
+
+
+@credentials_cli.command("add")
+@click.argument("username")
+@click.option("--pkcs12", "pkcs12_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="PKCS#12 file with the signer's key, certificate and chain.")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="File that contains the PKCS#12 passphrase (readable only by the service).")
+def add_credential(username: str, pkcs12_path: Path, passphrase_file: Path) -> None:
+    """Register a PKCS#12 signing credential for a user after checking that it opens."""
+    from signing.credentials import load_pkcs12_signer
+    from signing.errors import SigningError
+
+    user = _user_or_fail(username)
+    try:
+        signer = load_pkcs12_signer(pkcs12_path.resolve(), passphrase_file.read_bytes().strip())
+    except SigningError as error:
+        raise click.ClickException(f"cannot open {pkcs12_path}: {error}") from None
+    db.session.add(SigningCredential(user=user, kind="pkcs12", location=str(pkcs12_path.resolve()),
+                                     secret_file=str(passphrase_file.resolve())))
+    db.session.commit()
+    click.echo(f"registered credential for {username}: {signer.signing_cert.subject.human_friendly}")
+
+
+@storage_cli.command("init")
+def init_storage() -> None:
+    """Create the bucket with versioning and object lock if it does not exist."""
+    from .components import components
+
+    store = components().store
+    store.ensure_bucket()
+    store.check()
+    click.echo(f"bucket {store.bucket} is ready")
+
+
+@audit_cli.command("verify")
+def verify_audit() -> None:
+    """Check the hash chain of the audit log."""
+    from .audit import verify_chain
+
+    broken = verify_chain()
+    if broken:
+        raise click.ClickException(f"audit chain broken at event ids {broken[:20]}")
+    click.echo("audit chain intact")
+
+
+def register_commands(app: Flask) -> None:
+    for group in (users_cli, tokens_cli, credentials_cli, storage_cli, audit_cli):
+        app.cli.add_command(group)

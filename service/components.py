@@ -1,0 +1,115 @@
+"""The archive's collaborators built from settings: object store, validation
+policy, timestamper and a cache of validation reports.
+
+Nothing here connects when the application is created; each component is built
+on first use, so ``flask`` CLI commands and ``/healthz`` work without the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from functools import cached_property
+from pathlib import Path
+
+from flask import current_app
+
+from config import Settings
+from signing.validation import ValidationPolicy, ValidationReport, load_certificates
+from storage import ObjectStore, RetentionPolicy, StorageUnavailable, make_client
+
+log = logging.getLogger(__name__)
+
+
+class ReportCache:
+    """A small LRU cache of validation reports keyed by content hash and policy.
+
+    A stored revision never changes, so the same bytes under the same trust
+    settings give the same report until revocation data changes; entries expire
+    with the process.
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[tuple[str, str], ValidationReport] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sha256: str, policy_fingerprint: str) -> ValidationReport | None:
+        with self._lock:
+            report = self._entries.get((sha256, policy_fingerprint))
+            if report is not None:
+                self._entries.move_to_end((sha256, policy_fingerprint))
+            return report
+
+    def put(self, sha256: str, policy_fingerprint: str, report: ValidationReport) -> None:
+        with self._lock:
+            self._entries[(sha256, policy_fingerprint)] = report
+            self._entries.move_to_end((sha256, policy_fingerprint))
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+
+class Components:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.reports = ReportCache()
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        settings = self.settings
+        if not (settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key):
+            raise StorageUnavailable(
+                "no object store configured: start the service with ./run.sh, which starts "
+                "the embedded SeaweedFS, or set DOLIL_S3_ENDPOINT and its credentials"
+            )
+        client = make_client(
+            settings.s3_endpoint,
+            settings.s3_access_key,
+            settings.s3_secret_key,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+        )
+        retention = RetentionPolicy(settings.retention_mode, settings.retention_days) if settings.s3_object_lock else None
+        return ObjectStore(client, settings.s3_bucket, object_lock=settings.s3_object_lock, retention=retention)
+
+    @property
+    def trust_anchors_dir(self) -> Path:
+        if self.settings.trust_anchors_dir is not None:
+            return self.settings.trust_anchors_dir
+        return self.settings.data_dir / "pki" / "trust"
+
+    @property
+    def intermediates_dir(self) -> Path | None:
+        if self.settings.intermediates_dir is not None:
+            return self.settings.intermediates_dir
+        if self.settings.dev_pki:
+            return self.settings.data_dir / "pki" / "intermediates"
+        return None
+
+    @cached_property
+    def policy(self) -> ValidationPolicy:
+        anchors = load_certificates(self.trust_anchors_dir) if self.trust_anchors_dir.is_dir() else ()
+        if not anchors:
+            log.warning("no trust anchors found in %s: every signature will be reported untrusted", self.trust_anchors_dir)
+        intermediates_dir = self.intermediates_dir
+        intermediates = load_certificates(intermediates_dir) if intermediates_dir and intermediates_dir.is_dir() else ()
+        return ValidationPolicy(
+            trust_roots=tuple(anchors),
+            intermediates=tuple(intermediates),
+            revocation_mode=self.settings.revocation_mode,
+            allow_fetching=False,
+            name=self.settings.validation_policy_name,
+        )
+
+    @cached_property
+    def timestamper(self):  # -> pyhanko.sign.timestamps.HTTPTimeStamper | None
+        if not self.settings.tsa_url:
+            return None
+        from pyhanko.sign.timestamps import HTTPTimeStamper
+
+        return HTTPTimeStamper(self.settings.tsa_url, timeout=10)
+
+
+def components() -> Components:
+    return current_app.extensions["dolil"]

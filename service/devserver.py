@@ -1,0 +1,171 @@
+"""Run Dolil on the embedded development setup: ``python -m service.devserver``.
+
+Everything lives under the data directory (``var/`` by default): the SQLite
+database, SeaweedFS's data and generated S3 credentials, and the development
+PKI. The first start creates them, later starts reuse them. Stopping the
+server (Ctrl-C or SIGTERM) stops SeaweedFS too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from config import ConfigurationError, Settings, settings_from_env
+
+log = logging.getLogger("service.devserver")
+
+DEV_USERS = (
+    ("officer", "officer", "Development Officer (উন্নয়ন কর্মকর্তা)"),
+    ("auditor", "auditor", "Development Auditor (উন্নয়ন নিরীক্ষক)"),
+)
+
+
+def _read_or_create_json(path: Path, create) -> dict:
+    if path.exists():
+        return json.loads(path.read_text())
+    values = create()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(values, handle)
+    return values
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _dev_settings() -> Settings:
+    overrides: dict[str, object] = {}
+    # The development PKI publishes no CRL or OCSP, so hard-fail would leave
+    # every signature INDETERMINATE; reports still say that revocation was not checked.
+    if "DOLIL_REVOCATION_MODE" not in os.environ:
+        overrides["revocation_mode"] = "soft-fail"
+    if "DOLIL_RETENTION_MODE" not in os.environ:
+        # GOVERNANCE lets a developer clear test data with the bypass permission;
+        # production keeps the COMPLIANCE default.
+        overrides["retention_mode"] = "GOVERNANCE"
+    if "DOLIL_VALIDATION_POLICY_NAME" not in os.environ:
+        overrides["validation_policy_name"] = "development"
+    if "DOLIL_SECRET_KEY" not in os.environ:
+        overrides["secret_key"] = "development-only"
+    return settings_from_env(env="development", embedded_s3=True, dev_pki=True, **overrides)
+
+
+def _ensure_dev_accounts(app, pki) -> dict[str, str]:
+    from .auth import hash_token, issue_token
+    from .extensions import db
+    from .models import ApiToken, SigningCredential, User
+
+    settings: Settings = app.config["DOLIL_SETTINGS"]
+    tokens_path = settings.data_dir / "dev-tokens.json"
+    tokens: dict[str, str] = json.loads(tokens_path.read_text()) if tokens_path.exists() else {}
+
+    for username, role, display_name in DEV_USERS:
+        user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            user = User(username=username, role=role, display_name=display_name)
+            db.session.add(user)
+            db.session.flush()
+        token = tokens.get(username)
+        known = token and db.session.execute(
+            db.select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        ).scalar_one_or_none()
+        if not known:
+            tokens[username] = issue_token(user, label="development")
+
+    officer = db.session.execute(db.select(User).where(User.username == "officer")).scalar_one()
+    if not db.session.execute(db.select(SigningCredential).where(SigningCredential.user_id == officer.id)).first():
+        db.session.add(SigningCredential(user=officer, kind="pkcs12", location=str(pki.officer_p12_path),
+                                         secret_file=str(pki.officer_passphrase_path)))
+    db.session.commit()
+
+    descriptor = os.open(tokens_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(tokens, handle)
+    return tokens
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    from flask_migrate import upgrade
+    from werkzeug.serving import run_simple
+
+    from signing.devpki import ensure_dev_pki
+    from storage.seaweedfs import EmbeddedSeaweedFS
+
+    from . import create_app
+
+    try:
+        settings = _dev_settings()
+    except ConfigurationError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    port = int(os.environ.get("DOLIL_DEV_PORT", "5000"))
+    s3_port = int(os.environ.get("DOLIL_DEV_S3_PORT", "8333"))
+    for name, value in (("DOLIL_DEV_PORT", port), ("DOLIL_DEV_S3_PORT", s3_port)):
+        if _port_in_use(value):
+            print(f"port {value} on 127.0.0.1 is in use: stop what listens there or set {name}", file=sys.stderr)
+            return 2
+
+    data_dir = settings.data_dir
+    pki = ensure_dev_pki(data_dir / "pki")
+    credentials = _read_or_create_json(
+        data_dir / "seaweedfs" / "credentials.json",
+        lambda: {"access_key": "dolil" + secrets.token_hex(8), "secret_key": secrets.token_urlsafe(32)},
+    )
+    seaweed = EmbeddedSeaweedFS(
+        data_dir / "seaweedfs" / "data",
+        access_key=credentials["access_key"],
+        secret_key=credentials["secret_key"],
+        s3_port=s3_port,
+        log_dir=data_dir / "seaweedfs" / "logs",
+    )
+
+    # SIGTERM ends the server like Ctrl-C, so the finally block stops SeaweedFS.
+    signal.signal(signal.SIGTERM, _interrupt)
+    seaweed.start()
+    try:
+        app = create_app(settings.replace(
+            s3_endpoint=seaweed.endpoint,
+            s3_access_key=credentials["access_key"],
+            s3_secret_key=credentials["secret_key"],
+        ))
+        with app.app_context():
+            upgrade()
+            app.extensions["dolil"].store.ensure_bucket()
+            tokens = _ensure_dev_accounts(app, pki)
+
+        url = f"http://127.0.0.1:{port}"
+        print(
+            "\nDolil is running (development setup; data in {data})\n"
+            "  URL:            {url}\n"
+            "  officer token:  {officer}\n"
+            "  auditor token:  {auditor}\n"
+            "  object store:   SeaweedFS S3 on {s3}\n"
+            "Stop with Ctrl-C.\n".format(data=data_dir, url=url, officer=tokens["officer"],
+                                          auditor=tokens["auditor"], s3=seaweed.endpoint),
+            flush=True,
+        )
+        run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping SeaweedFS", flush=True)
+        seaweed.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

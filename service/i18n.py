@@ -1,0 +1,162 @@
+"""Bengali and English texts for API problems, and language negotiation.
+
+Bengali is the default: a request without ``Accept-Language``, or with only
+languages Dolil does not have, gets Bengali. Terms follow the ICT Act 2006, the
+CCA and e-Nothi usage (দলিল, কার্যবিবরণী, প্রমাণক, স্বাক্ষর, যাচাই, অখণ্ডতা).
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+from .bengali import to_bengali_digits
+
+LANGUAGES = ("bn", "en")
+DEFAULT_LANGUAGE = "bn"
+
+# Field names as shown to users, for problems that name a form field.
+FIELD_LABELS = {
+    "file": {"en": "file", "bn": "ফাইল"},
+    "kind": {"en": "kind", "bn": "দলিলের ধরন"},
+    "title": {"en": "title", "bn": "বিষয়"},
+    "memo_number": {"en": "memo number", "bn": "স্মারক নম্বর"},
+    "document_date": {"en": "document date", "bn": "দলিলের তারিখ"},
+    "meeting_date": {"en": "meeting date", "bn": "সভার তারিখ"},
+    "cursor": {"en": "cursor", "bn": "কার্সর"},
+    "limit": {"en": "limit", "bn": "সংখ্যার সীমা"},
+    "level": {"en": "signature level", "bn": "স্বাক্ষরের স্তর"},
+    "reason": {"en": "reason", "bn": "স্বাক্ষরের কারণ"},
+}
+
+# code -> language -> (title, detail template). Templates use str.format with
+# the problem's parameters; numbers are rendered with Bengali digits in Bengali.
+PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
+    "unauthorized": {
+        "en": ("Authentication required", "Send a valid API token as 'Authorization: Bearer <token>'."),
+        "bn": ("পরিচয় যাচাই প্রয়োজন", "'Authorization: Bearer <টোকেন>' হেডারে একটি বৈধ এপিআই টোকেন পাঠান।"),
+    },
+    "forbidden": {
+        "en": ("Permission denied", "The role '{role}' may not perform this action."),
+        "bn": ("এই কাজের অনুমতি আপনার নেই", "'{role}' ভূমিকার ব্যবহারকারী এই কাজটি করতে পারেন না।"),
+    },
+    "document_not_found": {
+        "en": ("Document not found", "No document has the id '{document_id}'."),
+        "bn": ("দলিল পাওয়া যায়নি", "'{document_id}' আইডির কোনো দলিল নেই।"),
+    },
+    "not_found": {
+        "en": ("Not found", "The requested URL does not exist."),
+        "bn": ("পাওয়া যায়নি", "অনুরোধ করা ঠিকানাটি নেই।"),
+    },
+    "method_not_allowed": {
+        "en": ("Method not allowed", "This URL does not accept the {method} method."),
+        "bn": ("এই পদ্ধতি অনুমোদিত নয়", "এই ঠিকানায় {method} পদ্ধতি গ্রহণ করা হয় না।"),
+    },
+    "field_missing": {
+        "en": ("Required field missing", "The field '{field_label}' is required."),
+        "bn": ("আবশ্যক তথ্য নেই", "'{field_label}' আবশ্যক।"),
+    },
+    "field_invalid": {
+        "en": ("Invalid field", "The value of '{field_label}' is not valid: {reason_en}"),
+        "bn": ("তথ্য সঠিক নয়", "'{field_label}'-এর মান সঠিক নয়: {reason_bn}"),
+    },
+    "file_empty": {
+        "en": ("Empty file", "The uploaded file is empty."),
+        "bn": ("ফাইলটি খালি", "আপলোড করা ফাইলে কিছু নেই।"),
+    },
+    "unsupported_type": {
+        "en": ("Unsupported file type", "Upload a PDF, or a JPEG, PNG or TIFF scan. The file's content is none of these."),
+        "bn": ("ফাইলের ধরন সমর্থিত নয়", "পিডিএফ অথবা JPEG, PNG বা TIFF স্ক্যান আপলোড করুন। ফাইলটির বিষয়বস্তু এগুলোর কোনোটি নয়।"),
+    },
+    "malformed_pdf": {
+        "en": ("Damaged PDF", "The PDF could not be read completely; it may be truncated or damaged."),
+        "bn": ("ফাইলটি সঠিক নয় (ফাইল নষ্ট)", "পিডিএফটি সম্পূর্ণ পড়া যায়নি; এটি অসম্পূর্ণ বা নষ্ট হতে পারে।"),
+    },
+    "encrypted_pdf": {
+        "en": ("Encrypted PDF", "Encrypted PDFs cannot be archived: upload the document without a password or encryption."),
+        "bn": ("এনক্রিপ্ট করা পিডিএফ", "এনক্রিপ্ট করা পিডিএফ সংরক্ষণ করা যায় না: পাসওয়ার্ড বা এনক্রিপশন ছাড়া দলিলটি আপলোড করুন।"),
+    },
+    "image_invalid": {
+        "en": ("Damaged image", "The scan could not be read as an image; it may be truncated or damaged."),
+        "bn": ("ছবিটি সঠিক নয় (ফাইল নষ্ট)", "স্ক্যান করা ছবিটি পড়া যায়নি; এটি অসম্পূর্ণ বা নষ্ট হতে পারে।"),
+    },
+    "file_too_large": {
+        "en": ("File too large", "The upload exceeds the limit of {max_bytes} bytes."),
+        "bn": ("ফাইলটি অনেক বড়", "আপলোডের সর্বোচ্চ সীমা {max_bytes} বাইট।"),
+    },
+    "signing_credential_missing": {
+        "en": ("No signing credential", "No active signing credential is registered for your user. Ask an administrator to register your certificate."),
+        "bn": ("স্বাক্ষরের সার্টিফিকেট নেই", "আপনার নামে কোনো সক্রিয় ডিজিটাল স্বাক্ষর সার্টিফিকেট নিবন্ধিত নেই। প্রশাসককে আপনার সার্টিফিকেট নিবন্ধন করতে বলুন।"),
+    },
+    "signing_credential_unavailable": {
+        "en": ("Signing credential unavailable", "Your signing credential could not be opened. Ask an administrator to check it."),
+        "bn": ("স্বাক্ষরের সার্টিফিকেট খোলা যায়নি", "আপনার ডিজিটাল স্বাক্ষর সার্টিফিকেট খোলা যায়নি। প্রশাসককে এটি পরীক্ষা করতে বলুন।"),
+    },
+    "signer_certificate_rejected": {
+        "en": ("Signer certificate rejected", "Your certificate cannot be used for signing: {reason_en}."),
+        "bn": ("স্বাক্ষরকারীর সার্টিফিকেট গ্রহণযোগ্য নয়", "আপনার সার্টিফিকেট দিয়ে স্বাক্ষর করা যাবে না: {reason_bn}।"),
+    },
+    "signing_failed": {
+        "en": ("Signing failed", "The document could not be signed. Nothing was stored."),
+        "bn": ("স্বাক্ষর করা যায়নি", "দলিলটিতে স্বাক্ষর করা যায়নি। কিছুই সংরক্ষণ করা হয়নি।"),
+    },
+    "document_not_signable": {
+        "en": ("Document cannot be signed", "The current revision does not allow another signature: {reason_en}."),
+        "bn": ("দলিলে স্বাক্ষর করা যাবে না", "বর্তমান সংস্করণে আর স্বাক্ষর যোগ করা যায় না: {reason_bn}।"),
+    },
+    "revision_conflict": {
+        "en": ("Document changed meanwhile", "Another revision of this document was stored at the same time. Fetch the document and try again."),
+        "bn": ("এর মধ্যে দলিলটি পরিবর্তিত হয়েছে", "একই সময়ে এই দলিলের আরেকটি সংস্করণ সংরক্ষিত হয়েছে। দলিলটি আবার দেখে পুনরায় চেষ্টা করুন।"),
+    },
+    "storage_write_failed": {
+        "en": ("Storage write failed", "The object store rejected the write because the checksum did not match. Nothing was stored; try again."),
+        "bn": ("সংরক্ষণ করা যায়নি", "চেকসাম না মেলায় অবজেক্ট স্টোরেজ লেখাটি গ্রহণ করেনি। কিছুই সংরক্ষণ করা হয়নি; আবার চেষ্টা করুন।"),
+    },
+    "fixity_mismatch": {
+        "en": ("Fixity check failed", "The stored bytes of revision {revision} do not match the recorded SHA-256. The document was not served; the failure was recorded."),
+        "bn": ("অখণ্ডতা যাচাই ব্যর্থ", "সংস্করণ {revision}-এর সংরক্ষিত বাইট লিপিবদ্ধ SHA-256 হ্যাশের সাথে মেলেনি। দলিলটি দেওয়া হয়নি; ঘটনাটি লিপিবদ্ধ করা হয়েছে।"),
+    },
+    "stored_object_missing": {
+        "en": ("Stored object missing", "The object store no longer has revision {revision} of this document. The failure was recorded."),
+        "bn": ("সংরক্ষিত ফাইল পাওয়া যায়নি", "সংরক্ষণাগারে এই দলিলের সংস্করণ {revision} আর নেই। ঘটনাটি লিপিবদ্ধ করা হয়েছে।"),
+    },
+    "storage_unavailable": {
+        "en": ("Storage unavailable", "The object store cannot be reached. Try again later."),
+        "bn": ("সংরক্ষণাগারে পৌঁছানো যাচ্ছে না", "অবজেক্ট স্টোরেজের সাথে সংযোগ করা যাচ্ছে না। পরে আবার চেষ্টা করুন।"),
+    },
+    "internal_error": {
+        "en": ("Internal error", "An unexpected error occurred. Quote the request id when you report it."),
+        "bn": ("অভ্যন্তরীণ ত্রুটি", "একটি অপ্রত্যাশিত ত্রুটি ঘটেছে। জানানোর সময় অনুরোধের আইডি উল্লেখ করুন।"),
+    },
+}
+
+
+def negotiate_language() -> str:
+    """Pick ``bn`` or ``en`` from the request's ``Accept-Language``; Bengali by default."""
+    if not request.accept_languages:
+        return DEFAULT_LANGUAGE
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
+def localise_number(value: object, language: str) -> str:
+    text = str(value)
+    return to_bengali_digits(text) if language == "bn" else text
+
+
+def field_label(field: str, language: str) -> str:
+    return FIELD_LABELS.get(field, {}).get(language, field)
+
+
+def problem_text(code: str, language: str, params: dict[str, object]) -> tuple[str, str]:
+    """Return the localised title and detail of a problem code."""
+    texts = PROBLEMS.get(code) or PROBLEMS["internal_error"]
+    title, template = texts.get(language) or texts["en"]
+    values: dict[str, object] = {}
+    for key, value in params.items():
+        values[key] = localise_number(value, language) if isinstance(value, int) else value
+    if "field" in params:
+        values["field_label"] = field_label(str(params["field"]), language)
+    try:
+        detail = template.format(**values)
+    except (KeyError, IndexError):
+        detail = template
+    return title, detail

@@ -1,0 +1,192 @@
+"""Database models: users and tokens, documents with their revisions and signatures,
+verification results and the audit log.
+
+Rows describe objects in the object store; the PDF bytes themselves live only
+there. Text metadata (Bengali titles, memo numbers) lives only here, because S3
+user metadata is restricted to US-ASCII.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+ROLES = ("officer", "auditor", "service", "admin")
+DOCUMENT_KINDS = ("minutes", "evidence")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Attach UTC to a naive datetime read back from SQLite, which drops the zone."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+    credentials: Mapped[list[SigningCredential]] = relationship(back_populates="user")
+
+
+class ApiToken(db.Model):
+    """A bearer token, stored as the SHA-256 of its value.
+
+    Tokens carry 256 bits of randomness, so a plain SHA-256 is enough to make
+    the stored value useless to whoever reads the table; a slow password hash
+    would only slow down every request.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class SigningCredential(db.Model):
+    """Where a user's signing key is and how to unlock it.
+
+    For ``pkcs12`` the location is the file path and ``secret_file`` names a
+    file that contains the passphrase; the passphrase itself is never stored
+    in the database.
+    """
+
+    __tablename__ = "signing_credentials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="pkcs12")
+    location: Mapped[str] = mapped_column(Text)
+    secret_file: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="credentials")
+
+
+class Document(db.Model):
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    # Normalised to ASCII digits, so Bengali and ASCII input find the same record.
+    memo_number: Mapped[str | None] = mapped_column(String(100), index=True)
+    document_date: Mapped[date | None] = mapped_column(Date)
+    meeting_date: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    current_revision_id: Mapped[str | None] = mapped_column(
+        ForeignKey("revisions.id", use_alter=True, name="fk_documents_current_revision")
+    )
+
+    created_by: Mapped[User] = relationship()
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="document", foreign_keys="Revision.document_id", order_by="Revision.number"
+    )
+    current_revision: Mapped[Revision | None] = relationship(foreign_keys=[current_revision_id], post_update=True)
+    signatures: Mapped[list[Signature]] = relationship(back_populates="document", order_by="Signature.id")
+
+
+class Revision(db.Model):
+    """One immutable stored state of a document's PDF."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    object_key: Mapped[str] = mapped_column(String(200), unique=True)
+    version_id: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(32))
+    source_type: Mapped[str] = mapped_column(String(16), default="pdf")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    document: Mapped[Document] = relationship(back_populates="revisions", foreign_keys=[document_id])
+    created_by: Mapped[User] = relationship()
+
+
+class Signature(db.Model):
+    """A signature made through Dolil, recorded with the revision it created."""
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    revision_id: Mapped[str] = mapped_column(ForeignKey("revisions.id"))
+    field_name: Mapped[str] = mapped_column(String(200))
+    signer_subject: Mapped[str | None] = mapped_column(Text)
+    signer_issuer: Mapped[str | None] = mapped_column(Text)
+    signer_serial: Mapped[str | None] = mapped_column(String(100))
+    signing_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    level: Mapped[str | None] = mapped_column(String(8))
+    signed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    document: Mapped[Document] = relationship(back_populates="signatures")
+    revision: Mapped[Revision] = relationship()
+    signed_by: Mapped[User] = relationship()
+
+
+class Verification(db.Model):
+    """The outcome of one fixity check and validation of a stored revision."""
+
+    __tablename__ = "verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    revision_id: Mapped[str] = mapped_column(ForeignKey("revisions.id"))
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    fixity_ok: Mapped[bool] = mapped_column(Boolean)
+    actual_sha256: Mapped[str | None] = mapped_column(String(64))
+    indication: Mapped[str | None] = mapped_column(String(32))
+    policy_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    report: Mapped[dict | None] = mapped_column(JSON)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AuditEvent(db.Model):
+    """An append-only audit record, chained to its predecessor by SHA-256."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    document_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    event_hash: Mapped[str] = mapped_column(String(64), unique=True)

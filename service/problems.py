@@ -1,0 +1,171 @@
+"""RFC 9457 problem details: the one place where exceptions become HTTP errors.
+
+Every error response carries a stable ``code``, a title and detail in the
+caller's language and the request id. Unknown exceptions are logged with their
+traceback and answered with a generic 500 that reveals nothing of the error.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, g, json, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from signing.errors import CredentialError, InvalidDocument, SignerCertificateRejected, SigningError
+from storage import ChecksumMismatch, StorageError, StorageUnavailable
+
+from . import i18n
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE_PREFIX = "urn:dolil:problem:"
+
+# Statuses for the codes the workflow raises; a code not listed here is a 400.
+STATUS_BY_CODE = {
+    "unauthorized": 401,
+    "forbidden": 403,
+    "document_not_found": 404,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "field_missing": 422,
+    "field_invalid": 422,
+    "file_empty": 422,
+    "unsupported_type": 415,
+    "malformed_pdf": 422,
+    "encrypted_pdf": 422,
+    "image_invalid": 422,
+    "file_too_large": 413,
+    "signing_credential_missing": 409,
+    "signing_credential_unavailable": 500,
+    "signer_certificate_rejected": 422,
+    "document_not_signable": 409,
+    "signing_failed": 500,
+    # The store returned bytes that differ from what was archived: a server-side
+    # integrity failure, not a fault of the request.
+    "revision_conflict": 409,
+    "storage_write_failed": 503,
+    "fixity_mismatch": 500,
+    "stored_object_missing": 500,
+    "storage_unavailable": 503,
+    "internal_error": 500,
+}
+
+
+class ApiProblem(Exception):
+    """An error answered with a problem-details response.
+
+    ``params`` fill the localised detail text and are also returned as
+    extension members, so clients can act on them (for example ``field``).
+    """
+
+    def __init__(self, code: str, status: int | None = None, headers: dict[str, str] | None = None, **params: object):
+        super().__init__(code)
+        self.code = code
+        self.status = status or STATUS_BY_CODE.get(code, 400)
+        self.headers = headers or {}
+        self.params = params
+
+
+def problem_response(problem: ApiProblem) -> Response:
+    language = i18n.negotiate_language()
+    title, detail = i18n.problem_text(problem.code, language, problem.params)
+    body: dict[str, object] = {
+        "type": PROBLEM_TYPE_PREFIX + problem.code.replace("_", "-"),
+        "title": title,
+        "status": problem.status,
+        "detail": detail,
+        "code": problem.code,
+        "instance": request.path,
+        "request_id": g.get("request_id"),
+    }
+    for key, value in problem.params.items():
+        if not key.endswith(("_en", "_bn")) and key not in body:
+            body[key] = value
+    response = Response(
+        json.dumps(body, ensure_ascii=False), status=problem.status, mimetype="application/problem+json"
+    )
+    response.headers["Content-Language"] = language
+    response.headers.update(problem.headers)
+    return response
+
+
+def _handle_http_exception(error: HTTPException) -> Response:
+    if isinstance(error, RequestEntityTooLarge):
+        from flask import current_app
+
+        return problem_response(ApiProblem("file_too_large", max_bytes=current_app.config["MAX_CONTENT_LENGTH"]))
+    if error.code == 404:
+        return problem_response(ApiProblem("not_found"))
+    if error.code == 405:
+        problem = ApiProblem("method_not_allowed", method=request.method)
+        if error.valid_methods:
+            problem.headers["Allow"] = ", ".join(error.valid_methods)
+        return problem_response(problem)
+    if error.code == 401:
+        return problem_response(ApiProblem("unauthorized"))
+    if error.code is not None and error.code < 500:
+        return problem_response(ApiProblem("field_invalid", status=error.code, field="request",
+                                           reason_en=error.description or "", reason_bn=error.description or ""))
+    log.error("HTTP error %s on %s %s", error.code, request.method, request.path)
+    return problem_response(ApiProblem("internal_error"))
+
+
+# Upload checks name their reason; each reason is a problem code of its own.
+INVALID_DOCUMENT_CODES = {
+    "empty": "file_empty",
+    "unsupported_type": "unsupported_type",
+    "malformed_pdf": "malformed_pdf",
+    "encrypted_pdf": "encrypted_pdf",
+    "image_invalid": "image_invalid",
+}
+
+CERTIFICATE_REJECTION_TEXT = {
+    "expired": ("the certificate has expired", "সার্টিফিকেটের মেয়াদোত্তীর্ণ"),
+    "not_yet_valid": ("the certificate is not valid yet", "সার্টিফিকেট তখনো কার্যকর হয়নি"),
+    "key_usage": (
+        "the certificate does not allow non-repudiation signatures",
+        "সার্টিফিকেটটি অস্বীকার-অযোগ্য (non-repudiation) স্বাক্ষরের জন্য ইস্যু করা হয়নি",
+    ),
+    "revoked": ("the certificate is revoked", "সার্টিফিকেট বাতিলকৃত"),
+}
+
+
+def _handle_signing_error(error: SigningError) -> Response:
+    if isinstance(error, InvalidDocument):
+        log.info("upload rejected: reason=%s detail=%s", error.reason, error.detail)
+        return problem_response(ApiProblem(INVALID_DOCUMENT_CODES.get(error.reason, "unsupported_type")))
+    if isinstance(error, SignerCertificateRejected):
+        reason_en, reason_bn = CERTIFICATE_REJECTION_TEXT.get(error.reason, (error.reason, error.reason))
+        log.warning("signing refused: signer certificate rejected (%s)", error.reason)
+        return problem_response(ApiProblem("signer_certificate_rejected", reason=error.reason,
+                                           reason_en=reason_en, reason_bn=reason_bn))
+    if isinstance(error, CredentialError):
+        log.error("signing credential unavailable: %s", error)
+        return problem_response(ApiProblem("signing_credential_unavailable"))
+    log.error("signing failed: %s", error)
+    return problem_response(ApiProblem("signing_failed"))
+
+
+def _handle_storage_error(error: StorageError) -> Response:
+    if isinstance(error, ChecksumMismatch):
+        log.error("object store rejected a write: %s", error)
+        return problem_response(ApiProblem("storage_write_failed"))
+    if isinstance(error, StorageUnavailable):
+        log.error("object store unavailable: %s", error)
+        return problem_response(ApiProblem("storage_unavailable"))
+    log.exception("object store error on %s %s", request.method, request.path)
+    return problem_response(ApiProblem("internal_error"))
+
+
+def _handle_unexpected(error: Exception) -> Response:
+    log.exception("unhandled error on %s %s (request %s)", request.method, request.path, g.get("request_id"))
+    return problem_response(ApiProblem("internal_error"))
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ApiProblem, problem_response)
+    app.register_error_handler(SigningError, _handle_signing_error)
+    app.register_error_handler(StorageError, _handle_storage_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,31 @@
+"""Helpers for API tests: sample paths, auth headers and uploads."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+MINUTES_PDF = SAMPLES / "minutes-2021-09-20.pdf"
+EVIDENCE_JPEG = SAMPLES / "evidence-enothi-statement-2021-09-28.jpg"
+
+
+def bearer(token: str, language: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {token}"}
+    if language:
+        headers["Accept-Language"] = language
+    return headers
+
+
+def upload(client: FlaskClient, token: str, path: Path | None = None, *, data: bytes | None = None,
+           filename: str | None = None, **fields: str):
+    """POST a file to /api/v1/documents with form fields; minutes of the sample by default."""
+    form: dict[str, object] = {"kind": "minutes", "title": "সভার কার্যবিবরণী"}
+    form.update(fields)
+    form = {key: value for key, value in form.items() if value is not None}
+    if path is not None or data is not None:
+        content = data if data is not None else path.read_bytes()
+        form["file"] = (io.BytesIO(content), filename or (path.name if path else "upload.pdf"))
+    return client.post("/api/v1/documents", data=form, headers=bearer(token), content_type="multipart/form-data")

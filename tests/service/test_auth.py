@@ -1,0 +1,117 @@
+"""Authentication and the permission rule of every API endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.auth import PERMISSIONS, hash_token
+from service.extensions import db
+from service.models import ApiToken, utcnow
+from tests.helpers import MINUTES_PDF, bearer, upload
+
+DOCUMENT_ID = "00000000-0000-4000-8000-000000000000"
+
+# Every API endpoint with the permission it must declare.
+ENDPOINTS = [
+    ("POST", "/api/v1/documents", "document:create"),
+    ("GET", "/api/v1/documents", "document:read"),
+    ("GET", f"/api/v1/documents/{DOCUMENT_ID}", "document:read"),
+    ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures", "document:sign"),
+    ("GET", f"/api/v1/documents/{DOCUMENT_ID}/content", "document:read"),
+    ("GET", f"/api/v1/documents/{DOCUMENT_ID}/verification", "document:verify"),
+]
+
+
+def test_every_api_view_declares_permission(app):
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        view = app.view_functions[rule.endpoint]
+        assert getattr(view, "permission", None) in PERMISSIONS, rule.rule
+
+
+def test_endpoint_table_covers_all_api_rules(app):
+    rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")
+             for method in rule.methods - {"HEAD", "OPTIONS"}}
+    listed = {(method, path.replace(DOCUMENT_ID, "<document_id>")) for method, path, _ in ENDPOINTS}
+    assert rules == listed
+
+
+@pytest.mark.parametrize(("method", "path", "permission"), ENDPOINTS)
+def test_missing_token_rejected(client, method, path, permission):
+    response = client.open(path, method=method)
+
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(("method", "path", "permission"), ENDPOINTS)
+def test_unknown_token_rejected(client, method, path, permission):
+    response = client.open(path, method=method, headers=bearer("dolil_not-a-real-token"))
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path", "permission"), ENDPOINTS)
+@pytest.mark.parametrize("role", ["officer", "auditor", "service", "admin"])
+def test_role_rule_enforced(client, tokens, method, path, permission, role):
+    response = client.open(path, method=method, headers=bearer(tokens[role]))
+
+    if role in PERMISSIONS[permission]:
+        assert response.status_code != 403
+    else:
+        assert response.status_code == 403
+        assert response.get_json()["code"] == "forbidden"
+
+
+def test_unknown_document_not_found(client, tokens):
+    response = client.get(f"/api/v1/documents/{DOCUMENT_ID}", headers=bearer(tokens["auditor"]))
+
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "document_not_found"
+
+
+def test_tokens_stored_only_as_hash(app, tokens):
+    stored = {token.token_hash for token in db.session.query(ApiToken)}
+
+    for token in tokens.values():
+        assert token not in stored
+        assert hash_token(token) in stored
+
+
+def test_revoked_token_rejected(client, tokens):
+    token = db.session.query(ApiToken).filter_by(token_hash=hash_token(tokens["auditor"])).one()
+    token.revoked_at = utcnow()
+    db.session.commit()
+
+    response = client.get("/api/v1/documents", headers=bearer(tokens["auditor"]))
+
+    assert response.status_code == 401
+
+
+def test_auditor_cannot_upload(app, client, tokens):
+    response = upload(client, tokens["auditor"], MINUTES_PDF)
+
+    assert response.status_code == 403
+    assert db.session.execute(db.text("SELECT COUNT(*) FROM documents")).scalar() == 0
+
+
+def test_cli_creates_user_and_token(app):
+    runner = app.test_cli_runner()
+
+    created = runner.invoke(args=["users", "create", "rahim", "--role", "auditor", "--name", "রহিম"])
+    issued = runner.invoke(args=["tokens", "create", "rahim", "--label", "laptop"])
+
+    assert created.exit_code == 0, created.output
+    assert issued.exit_code == 0, issued.output
+    token = issued.output.strip()
+    response = app.test_client().get("/api/v1/documents", headers=bearer(token))
+    assert response.status_code == 200
+
+
+def test_cli_token_for_unknown_user_fails(app):
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "nobody"])
+
+    assert result.exit_code != 0
+    assert "not found" in result.output
