@@ -13,10 +13,12 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
 from signing.credentials import load_pkcs12_signer
+from signing.errors import CredentialError
 from signing.intake import prepare_upload
 from signing.sign import SigningProfile, sign_pdf
 from signing.validation import ValidationReport, validate_pdf
@@ -265,17 +267,15 @@ def _signing_credential(user: User) -> SigningCredential:
 
 
 def _load_signer(credential: SigningCredential):
-    from pathlib import Path
-
-    from signing.errors import CredentialError
-
+    """Open a PKCS#12 credential; its passphrase is read from the credential's secret file."""
+    location = Path(credential.location)
     if credential.kind != "pkcs12":
-        raise CredentialError(f"credential kind {credential.kind!r} is not supported")
+        raise CredentialError(location, f"credential kind {credential.kind!r} is not supported")
     try:
         passphrase = Path(credential.secret_file).read_bytes().strip() if credential.secret_file else b""
     except OSError as error:
-        raise CredentialError(f"cannot read the passphrase file of credential {credential.id}: {error.strerror}") from None
-    return load_pkcs12_signer(Path(credential.location), passphrase)
+        raise CredentialError(location, f"cannot read the passphrase file: {error.strerror}") from None
+    return load_pkcs12_signer(location, passphrase)
 
 
 def sign_document(document_id: str, user: User, profile: SigningProfile) -> tuple[Signature, ValidationReport]:

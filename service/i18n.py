@@ -99,6 +99,10 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Signing failed", "The document could not be signed. Nothing was stored."),
         "bn": ("স্বাক্ষর করা যায়নি", "দলিলটিতে স্বাক্ষর করা যায়নি। কিছুই সংরক্ষণ করা হয়নি।"),
     },
+    "timestamp_unavailable": {
+        "en": ("Timestamp service unavailable", "The timestamp service did not answer, so the document was not signed. Try again later."),
+        "bn": ("টাইমস্ট্যাম্প সেবা পাওয়া যাচ্ছে না", "টাইমস্ট্যাম্প সেবা সাড়া দেয়নি, তাই দলিলে স্বাক্ষর করা হয়নি। পরে আবার চেষ্টা করুন।"),
+    },
     "document_not_signable": {
         "en": ("Document cannot be signed", "The current revision does not allow another signature: {reason_en}."),
         "bn": ("দলিলে স্বাক্ষর করা যাবে না", "বর্তমান সংস্করণে আর স্বাক্ষর যোগ করা যায় না: {reason_bn}।"),

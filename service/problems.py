@@ -12,7 +12,15 @@ import logging
 from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from signing.errors import CredentialError, InvalidDocument, SignerCertificateRejected, SigningError
+from signing.errors import (
+    CredentialError,
+    InvalidDocument,
+    SignatureFieldInUse,
+    SignerCertificateRejected,
+    SigningError,
+    SigningProfileError,
+    TimestampFailed,
+)
 from storage import ChecksumMismatch, StorageError, StorageUnavailable
 
 from . import i18n
@@ -41,6 +49,7 @@ STATUS_BY_CODE = {
     "signer_certificate_rejected": 422,
     "document_not_signable": 409,
     "signing_failed": 500,
+    "timestamp_unavailable": 503,
     # The store returned bytes that differ from what was archived: a server-side
     # integrity failure, not a fault of the request.
     "revision_conflict": 409,
@@ -140,6 +149,15 @@ def _handle_signing_error(error: SigningError) -> Response:
         log.warning("signing refused: signer certificate rejected (%s)", error.reason)
         return problem_response(ApiProblem("signer_certificate_rejected", reason=error.reason,
                                            reason_en=reason_en, reason_bn=reason_bn))
+    if isinstance(error, SigningProfileError):
+        return problem_response(ApiProblem("field_invalid", field=error.field,
+                                           reason_en=str(error.detail), reason_bn=str(error.detail)))
+    if isinstance(error, SignatureFieldInUse):
+        return problem_response(ApiProblem("document_not_signable", reason_en="the signature field is already in use",
+                                           reason_bn="স্বাক্ষরের ঘরটি আগেই ব্যবহৃত হয়েছে"))
+    if isinstance(error, TimestampFailed):
+        log.error("timestamp service failed: %s", error)
+        return problem_response(ApiProblem("timestamp_unavailable"))
     if isinstance(error, CredentialError):
         log.error("signing credential unavailable: %s", error)
         return problem_response(ApiProblem("signing_credential_unavailable"))
