@@ -1,0 +1,407 @@
+"""Versioned, optionally object-locked storage of immutable objects in one S3 bucket."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import io
+import logging
+import os
+import re
+import uuid
+from dataclasses import dataclass
+
+import certifi
+import urllib3
+from minio import Minio
+from minio.commonconfig import COMPLIANCE, ENABLED, GOVERNANCE
+from minio.deleteobjects import DeleteObject
+from minio.error import S3Error
+from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE
+from minio.retention import Retention
+from minio.versioningconfig import VersioningConfig
+from minio.xml import marshal
+
+from .errors import StorageError, StorageUnavailable, translated_errors
+
+logger = logging.getLogger(__name__)
+
+# Timeouts in seconds. A short connect timeout makes an unreachable store fail fast;
+# the read timeout leaves room for large objects.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
+
+RETENTION_MODES = frozenset({COMPLIANCE, GOVERNANCE})
+
+# Error codes for "no object lock configuration": AWS uses the first for a bucket and
+# the second for an object version; SeaweedFS 4.48 uses the first for both.
+_NO_LOCK_CONFIG_CODES = frozenset(
+    {"ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"}
+)
+
+_DOCUMENT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}\Z")
+_SUFFIX_PATTERN = re.compile(r"[A-Za-z0-9]{1,16}\Z")
+_SHA256_HEX_PATTERN = re.compile(r"[0-9a-fA-F]{64}\Z")
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One stored object version and the digest its bytes were uploaded with."""
+
+    key: str
+    version_id: str | None
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """Object lock retention applied to every stored version: a mode and a period in days."""
+
+    mode: str
+    days: int
+
+    def __post_init__(self) -> None:
+        if self.mode not in RETENTION_MODES:
+            raise ValueError(
+                f"invalid retention mode {self.mode!r}; expected COMPLIANCE or GOVERNANCE"
+            )
+        if isinstance(self.days, bool) or not isinstance(self.days, int) or self.days < 1:
+            raise ValueError(f"invalid retention period {self.days!r}; expected whole days >= 1")
+
+
+def new_object_key(document_id: str, suffix: str = "pdf") -> str:
+    """Return a fresh key ``documents/<document_id>/<uuid4 hex>.<suffix>``.
+
+    Every call returns a new key, so an object is never overwritten by a later upload.
+    """
+    if not _DOCUMENT_ID_PATTERN.match(document_id):
+        raise ValueError(
+            f"invalid document id {document_id!r} for an object key; expected 1-200 "
+            "letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    if not _SUFFIX_PATTERN.match(suffix):
+        raise ValueError(f"invalid key suffix {suffix!r}; expected 1-16 letters or digits")
+    return f"documents/{document_id}/{uuid.uuid4().hex}.{suffix}"
+
+
+def make_client(
+    endpoint: str,
+    access_key: str,
+    secret_key: str,
+    *,
+    secure: bool = False,
+    region: str = "us-east-1",
+) -> Minio:
+    """Create a minio client that fails fast when the store is unreachable.
+
+    The SDK's default pool waits 5 minutes to connect and retries 5 times with backoff.
+    This pool uses CONNECT_TIMEOUT and READ_TIMEOUT and at most 2 retries. Setting the
+    region skips the GetBucketLocation request before the first call on each bucket.
+    """
+    if not access_key or not secret_key:
+        raise ValueError("an S3 access key and secret key are required")
+    http_client = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT),
+        maxsize=10,
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+        retries=urllib3.Retry(
+            total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
+        ),
+    )
+    return Minio(
+        endpoint,
+        access_key=access_key,
+        secret_key=secret_key,
+        secure=secure,
+        region=region,
+        http_client=http_client,
+    )
+
+
+def _sha256_base64(sha256: str) -> str:
+    """Convert a hex SHA-256 digest to the base64 form of the x-amz-checksum-sha256 header."""
+    if not _SHA256_HEX_PATTERN.match(sha256):
+        raise ValueError(f"invalid SHA-256 hex digest {sha256!r}; expected 64 hex digits")
+    return base64.b64encode(binascii.unhexlify(sha256)).decode("ascii")
+
+
+def _retain_until(days: int) -> dt.datetime:
+    # S3 stores retain-until dates with second precision at best.
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return now + dt.timedelta(days=days)
+
+
+class ObjectStore:
+    """Immutable objects in one bucket, each read back by its exact version id.
+
+    With ``object_lock`` (the default) the bucket is created with S3 object lock, which
+    also enables versioning. With a ``retention`` policy, ``put`` writes each version
+    under a provisional GOVERNANCE retention. After the caller has committed its
+    database row, ``commit_retention`` switches that version to the policy's mode. If
+    the commit failed, ``discard`` deletes the version instead.
+
+    ``object_lock=False`` creates a plain bucket with versioning enabled.
+    ``object_lock=False, versioning=False`` creates a bucket where a second PUT under a
+    key replaces the bytes in place; only tests that tamper with stored bytes use it.
+    """
+
+    def __init__(
+        self,
+        client: Minio,
+        bucket: str,
+        *,
+        object_lock: bool = True,
+        retention: RetentionPolicy | None = None,
+        versioning: bool = True,
+    ) -> None:
+        if retention is not None and not object_lock:
+            raise ValueError("a retention policy requires object_lock=True")
+        if object_lock and not versioning:
+            raise ValueError("object lock always enables versioning; versioning=False needs object_lock=False")
+        self.client = client
+        self.bucket = bucket
+        self.object_lock = object_lock
+        self.retention = retention
+        self.versioning = versioning
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist, then check it as ``check`` does.
+
+        Calling it again is harmless. An existing bucket without object lock is not
+        changed: ``check`` then raises StorageUnavailable.
+        """
+        with translated_errors(bucket=self.bucket):
+            try:
+                self.client.make_bucket(self.bucket, object_lock=self.object_lock)
+            except S3Error as exc:
+                if exc.code != "BucketAlreadyOwnedByYou":
+                    raise
+            else:
+                logger.info(
+                    "bucket created: bucket=%s object_lock=%s", self.bucket, self.object_lock
+                )
+            if self.versioning and not self.object_lock:
+                self.client.set_bucket_versioning(self.bucket, VersioningConfig(ENABLED))
+        self.check()
+
+    def check(self) -> None:
+        """Raise StorageUnavailable unless the bucket exists and is configured as expected.
+
+        Expected: versioning Enabled (unless built with versioning=False) and an object
+        lock configuration when object_lock is set.
+        """
+        try:
+            self._check_bucket()
+        except StorageUnavailable:
+            raise
+        except StorageError as exc:
+            raise StorageUnavailable(str(exc), code=exc.code) from exc
+
+    def _check_bucket(self) -> None:
+        with translated_errors(bucket=self.bucket):
+            if not self.versioning:
+                if not self.client.bucket_exists(self.bucket):
+                    raise StorageUnavailable(f"bucket {self.bucket!r} does not exist")
+                return
+
+            status = self.client.get_bucket_versioning(self.bucket).status
+            if status != ENABLED:
+                raise StorageUnavailable(
+                    f"versioning on bucket {self.bucket!r} is {status or 'Off'}, expected Enabled"
+                )
+
+            if self.object_lock:
+                try:
+                    self.client.get_object_lock_config(self.bucket)
+                except S3Error as exc:
+                    if exc.code not in _NO_LOCK_CONFIG_CODES:
+                        raise
+                    raise StorageUnavailable(
+                        f"bucket {self.bucket!r} has no object lock configuration",
+                        code=exc.code,
+                    ) from exc
+
+    def put(
+        self, key: str, data: bytes, *, sha256: str, content_type: str = "application/pdf"
+    ) -> StoredObject:
+        """Upload ``data`` as a new version of ``key`` and return that version.
+
+        ``sha256`` is the caller's hex digest of ``data``. It is sent as
+        x-amz-checksum-sha256, so the store rejects bytes altered in transit and
+        ChecksumMismatch is raised. No user metadata is stored.
+        """
+        checksum = _sha256_base64(sha256)
+        if len(data) > MAX_PART_SIZE:
+            raise ValueError(f"object of {len(data)} bytes exceeds the single PUT maximum of 5 GiB")
+
+        retention = None
+        if self.object_lock and self.retention is not None:
+            # Provisional: a GOVERNANCE version can still be deleted with the bypass
+            # header if the caller's database commit fails.
+            retention = Retention(GOVERNANCE, _retain_until(self.retention.days))
+
+        with translated_errors(bucket=self.bucket, key=key, sha256=sha256):
+            result = self.client.put_object(
+                self.bucket,
+                key,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+                # minio passes x-amz-* entries of `metadata` through as request headers.
+                metadata={"x-amz-checksum-sha256": checksum},
+                retention=retention,
+                # One part contains the whole object, so it goes out as a single PUT that
+                # carries the checksum of the whole object (multipart would not).
+                part_size=max(len(data), MIN_PART_SIZE),
+            )
+
+        version_id = result.version_id
+        if self.versioning and not version_id:
+            raise StorageUnavailable(
+                f"the store assigned no version id to {key!r}: "
+                f"versioning on bucket {self.bucket!r} is off"
+            )
+        stored = StoredObject(key=key, version_id=version_id, sha256=sha256.lower(), size=len(data))
+        logger.info(
+            "object stored: bucket=%s key=%s version_id=%s sha256=%s size=%d retention=%s",
+            self.bucket,
+            key,
+            version_id,
+            stored.sha256,
+            stored.size,
+            retention.mode if retention else None,
+        )
+        return stored
+
+    def commit_retention(self, obj: StoredObject) -> None:
+        """Set the policy's final retention mode on exactly ``obj``'s version.
+
+        The retain-until date of the provisional retention is kept. Calling it again
+        is harmless. Does nothing without object lock or a retention policy.
+        """
+        if not self.object_lock or self.retention is None:
+            return
+        if obj.version_id is None:
+            raise ValueError(f"cannot set retention on {obj.key!r} without a version id")
+
+        with translated_errors(bucket=self.bucket, key=obj.key, version_id=obj.version_id):
+            current = self._get_retention(obj)
+            if current is not None and current.mode in (self.retention.mode, COMPLIANCE):
+                # Already final, or COMPLIANCE, which S3 never lets anyone weaken.
+                return
+            if current is not None:
+                retain_until = current.retain_until_date
+            else:
+                retain_until = _retain_until(self.retention.days)
+            self._put_retention(obj, Retention(self.retention.mode, retain_until))
+
+        logger.info(
+            "retention committed: bucket=%s key=%s version_id=%s mode=%s retain_until=%s",
+            self.bucket,
+            obj.key,
+            obj.version_id,
+            self.retention.mode,
+            retain_until.isoformat(),
+        )
+
+    def _get_retention(self, obj: StoredObject) -> Retention | None:
+        try:
+            return self.client.get_object_retention(self.bucket, obj.key, version_id=obj.version_id)
+        except S3Error as exc:
+            # minio 7.2.20 only maps NoSuchObjectLockConfiguration to None.
+            if exc.code in _NO_LOCK_CONFIG_CODES:
+                return None
+            raise
+
+    def _put_retention(self, obj: StoredObject, retention: Retention) -> None:
+        # PutObjectRetention with x-amz-bypass-governance-retention. SeaweedFS 4.48
+        # returns AccessDenied for a GOVERNANCE -> COMPLIANCE change without that header.
+        # minio 7.2.20's set_object_retention cannot send extra headers, so this builds
+        # the same request through the client's internal _execute.
+        body = marshal(retention)
+        headers = {
+            "Content-MD5": base64.b64encode(
+                hashlib.md5(body, usedforsecurity=False).digest()
+            ).decode("ascii"),
+            "x-amz-bypass-governance-retention": "true",
+        }
+        self.client._execute(  # noqa: SLF001
+            "PUT",
+            self.bucket,
+            obj.key,
+            body=body,
+            headers=headers,
+            query_params={"versionId": obj.version_id, "retention": ""},
+        )
+
+    def discard(self, obj: StoredObject) -> None:
+        """Delete exactly ``obj``'s version, bypassing a GOVERNANCE retention.
+
+        Used when the caller's database commit failed after ``put``. The store rejects
+        deleting a COMPLIANCE version, and this raises StorageError with the store's
+        error code (AccessDenied on SeaweedFS 4.48). Deleting a version that no longer
+        exists succeeds.
+        """
+        if not self.versioning:
+            with translated_errors(bucket=self.bucket, key=obj.key):
+                self.client.remove_object(self.bucket, obj.key)
+            logger.info("object discarded: bucket=%s key=%s", self.bucket, obj.key)
+            return
+
+        if obj.version_id is None:
+            # Without a version id, S3 would add a delete marker and keep the bytes.
+            raise ValueError(f"cannot discard {obj.key!r} without a version id")
+        with translated_errors(bucket=self.bucket, key=obj.key, version_id=obj.version_id):
+            errors = list(
+                self.client.remove_objects(
+                    self.bucket,
+                    [DeleteObject(obj.key, obj.version_id)],
+                    bypass_governance_mode=True,
+                )
+            )
+
+        if errors:
+            error = errors[0]
+            raise StorageError(
+                f"deleting version {obj.version_id!r} of object {obj.key!r} failed: "
+                f"{error.code}: {error.message}",
+                code=error.code,
+            )
+        logger.info(
+            "object version discarded: bucket=%s key=%s version_id=%s",
+            self.bucket,
+            obj.key,
+            obj.version_id,
+        )
+
+    def get(self, key: str, version_id: str | None) -> bytes:
+        """Return the bytes of exactly that version of ``key``.
+
+        ``version_id=None`` reads the current version; use it only for unversioned
+        buckets. Raises ObjectNotFound if the key or the version does not exist.
+        """
+        with translated_errors(bucket=self.bucket, key=key, version_id=version_id):
+            response = self.client.get_object(self.bucket, key, version_id=version_id)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
+    def object_versions(self, key: str) -> list[str]:
+        """Return the version ids stored under exactly ``key``, newest first.
+
+        Delete markers are left out. An unversioned bucket lists its object as "null".
+        """
+        with translated_errors(bucket=self.bucket, key=key):
+            return [
+                item.version_id if item.version_id is not None else "null"
+                for item in self.client.list_objects(
+                    self.bucket, prefix=key, include_version=True
+                )
+                if item.object_name == key and not item.is_delete_marker
+            ]
