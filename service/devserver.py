@@ -46,7 +46,7 @@ def _port_in_use(port: int) -> bool:
 def _dev_settings() -> Settings:
     overrides: dict[str, object] = {}
     # The development PKI publishes no CRL or OCSP, so hard-fail would leave
-    # every signature INDETERMINATE; reports still say that revocation was not checked.
+    # every signature INDETERMINATE; reports still state that revocation was not checked.
     if "DOLIL_REVOCATION_MODE" not in os.environ:
         overrides["revocation_mode"] = "soft-fail"
     if "DOLIL_RETENTION_MODE" not in os.environ:

@@ -2,7 +2,7 @@
 
 Every error response carries a stable ``code``, a title and detail in the
 caller's language and the request id. Unknown exceptions are logged with their
-traceback and answered with a generic 500 that reveals nothing of the error.
+traceback and returned as a generic 500 that reveals nothing of the error.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ STATUS_BY_CODE = {
 
 
 class ApiProblem(Exception):
-    """An error answered with a problem-details response.
+    """An error returned as a problem-details response.
 
     ``params`` fill the localised detail text and are also returned as
     extension members, so clients can act on them (for example ``field``).
@@ -146,7 +146,7 @@ def _handle_signing_error(error: SigningError) -> Response:
         return problem_response(ApiProblem(INVALID_DOCUMENT_CODES.get(error.reason, "unsupported_type")))
     if isinstance(error, SignerCertificateRejected):
         reason_en, reason_bn = CERTIFICATE_REJECTION_TEXT.get(error.reason, (error.reason, error.reason))
-        log.warning("signing refused: signer certificate rejected (%s)", error.reason)
+        log.warning("signing rejected: signer certificate not accepted (%s)", error.reason)
         return problem_response(ApiProblem("signer_certificate_rejected", reason=error.reason,
                                            reason_en=reason_en, reason_bn=reason_bn))
     if isinstance(error, SigningProfileError):

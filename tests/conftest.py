@@ -82,6 +82,9 @@ def make_app(tmp_path, seaweedfs, dev_pki, archive_bucket) -> Iterator:
         app = create_app(settings)
         with app.app_context():
             if not created:
+                # A run that was killed may have left its schema behind in a
+                # shared PostgreSQL database.
+                _drop_schema()
                 upgrade()
             if create_bucket:
                 app.extensions["dolil"].store.ensure_bucket()
