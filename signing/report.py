@@ -1,0 +1,106 @@
+"""Validation report data classes for PDF signatures.
+
+Indications and sub-indications use the names of ETSI EN 319 102-1, clause 5.1.3.
+:func:`signing.validation.validate_pdf` builds these objects, and this module
+only defines and serialises them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = [
+    "INDETERMINATE",
+    "NO_SIGNATURE",
+    "TOTAL_FAILED",
+    "TOTAL_PASSED",
+    "SignatureReport",
+    "ValidationReport",
+    "worst_indication",
+]
+
+TOTAL_PASSED = "TOTAL_PASSED"
+TOTAL_FAILED = "TOTAL_FAILED"
+INDETERMINATE = "INDETERMINATE"
+NO_SIGNATURE = "NO_SIGNATURE"
+
+# Higher ranks are worse. The overall indication of a document is the worst one.
+_INDICATION_RANK = {TOTAL_PASSED: 0, INDETERMINATE: 1, TOTAL_FAILED: 2}
+
+
+def worst_indication(indications: list[str] | tuple[str, ...]) -> str:
+    """Return the worst of ETSI indications, or ``NO_SIGNATURE`` for none."""
+    if not indications:
+        return NO_SIGNATURE
+    return max(indications, key=lambda indication: _INDICATION_RANK[indication])
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, tuple):
+        return [_json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_value(item) for key, item in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """Validation result for one signature field of a PDF."""
+
+    field_name: str
+    indication: str
+    sub_indication: str | None
+    signer_subject: str | None
+    signer_issuer: str | None
+    signer_serial: str | None
+    """Serial number of the signer's certificate as lowercase hexadecimal."""
+    signing_time: datetime | None
+    """Signing time claimed by the signer (signed attribute or ``/M``), not proven."""
+    timestamp_time: datetime | None
+    """``genTime`` of the signature time-stamp token, if the signature has one."""
+    level: str | None
+    """PAdES baseline level found in the file structure: B-B, B-T, B-LT or B-LTA."""
+    coverage: str
+    """pyHanko coverage level: ENTIRE_FILE, ENTIRE_REVISION, CONTIGUOUS_BLOCK_FROM_START or UNCLEAR."""
+    signed_revision: int
+    revisions_after: int
+    modified_after_signing: bool
+    modification_level: str | None
+    changes: tuple[str, ...]
+    chain: tuple[str, ...]
+    revocation: dict = field(default_factory=dict)
+    """Keys ``mode``, ``checked``, ``status`` (good, revoked, unknown, not_checked) and ``note``."""
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dictionary with datetimes as ISO 8601 in UTC."""
+        return {item.name: _json_value(getattr(self, item.name)) for item in fields(self)}
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Validation result for a whole PDF document."""
+
+    indication: str
+    """Worst indication of all signatures, or ``NO_SIGNATURE`` for a PDF without any."""
+    signatures: tuple[SignatureReport, ...]
+    policy: str
+    policy_fingerprint: str
+    validated_at: datetime
+    trailing_bytes: int
+    """Bytes after the end of the last revision (its ``%%EOF`` line) that no revision contains."""
+
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dictionary with datetimes as ISO 8601 in UTC."""
+        return {
+            "indication": self.indication,
+            "signatures": [signature.to_dict() for signature in self.signatures],
+            "policy": self.policy,
+            "policy_fingerprint": self.policy_fingerprint,
+            "validated_at": _json_value(self.validated_at),
+            "trailing_bytes": self.trailing_bytes,
+        }
