@@ -60,6 +60,15 @@ def authenticate() -> User:
     return api_token.user
 
 
+PUBLIC = "public"
+
+
+def public(view: F) -> F:
+    """Mark a view as open to anonymous callers, which is its authorisation rule."""
+    view.permission = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
 def require_permission(permission: str) -> Callable[[F], F]:
     """Authenticate the request and check that the user's role has ``permission``."""
     allowed = PERMISSIONS[permission]

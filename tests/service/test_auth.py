@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.auth import PERMISSIONS, hash_token
+from service.auth import PERMISSIONS, PUBLIC, hash_token
 from service.extensions import db
 from service.models import ApiToken, utcnow
 from tests.helpers import MINUTES_PDF, bearer, upload
@@ -27,14 +27,21 @@ def test_every_api_view_declares_permission(app):
         if not rule.endpoint.startswith("api."):
             continue
         view = app.view_functions[rule.endpoint]
-        assert getattr(view, "permission", None) in PERMISSIONS, rule.rule
+        assert getattr(view, "permission", None) in {*PERMISSIONS, PUBLIC}, rule.rule
 
 
 def test_endpoint_table_covers_all_api_rules(app):
     rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")
              for method in rule.methods - {"HEAD", "OPTIONS"}}
     listed = {(method, path.replace(DOCUMENT_ID, "<document_id>")) for method, path, _ in ENDPOINTS}
-    assert rules == listed
+    assert rules == listed | {("GET", "/api/v1/openapi.json")}
+
+
+def test_openapi_is_public(client):
+    response = client.get("/api/v1/openapi.json")
+
+    assert response.status_code == 200
+    assert response.get_json()["openapi"] == "3.1.0"
 
 
 @pytest.mark.parametrize(("method", "path", "permission"), ENDPOINTS)

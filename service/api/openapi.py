@@ -1,0 +1,334 @@
+"""The OpenAPI 3.1 description of API v1, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from ..auth import PERMISSIONS, public
+from ..problems import STATUS_BY_CODE
+from . import bp
+from .documents import MAX_PAGE_SIZE, SUPPORTED_LEVELS, VERIFICATION_HEADERS
+
+INDICATIONS = ["TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE"]
+
+
+def _problem_responses(*statuses: int) -> dict:
+    return {
+        str(status): {"$ref": f"#/components/responses/Problem{status}"}
+        for status in statuses
+    }
+
+
+def _roles(permission: str) -> str:
+    return "Roles: " + ", ".join(sorted(PERMISSIONS[permission])) + "."
+
+
+def _schemas() -> dict:
+    revision = {
+        "type": "object",
+        "properties": {
+            "number": {"type": "integer", "description": "1 for the upload, +1 for each signature"},
+            "sha256": {"type": "string", "description": "hex SHA-256 recorded when the revision was stored"},
+            "size": {"type": "integer"},
+            "reason": {"type": "string", "enum": ["uploaded", "signed"]},
+            "source_type": {"type": "string", "enum": ["pdf", "jpeg", "png", "tiff"]},
+            "object_key": {"type": "string"},
+            "version_id": {"type": ["string", "null"], "description": "S3 version id that is always the one read"},
+            "created_by": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    }
+    signature = {
+        "type": "object",
+        "properties": {
+            "field_name": {"type": "string"},
+            "revision": {"type": "integer"},
+            "signer_subject": {"type": ["string", "null"]},
+            "signer_issuer": {"type": ["string", "null"]},
+            "signer_serial": {"type": ["string", "null"], "description": "hex"},
+            "signing_time": {"type": ["string", "null"], "format": "date-time"},
+            "level": {"type": ["string", "null"], "enum": ["B-B", "B-T", "B-LT", "B-LTA", None]},
+            "signed_by": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    }
+    signature_report = {
+        "type": "object",
+        "description": "Validation of one signature, with an ETSI EN 319 102-1 indication.",
+        "properties": {
+            "field_name": {"type": "string"},
+            "indication": {"type": "string", "enum": INDICATIONS},
+            "sub_indication": {"type": ["string", "null"],
+                               "description": "e.g. HASH_FAILURE, SIG_CRYPTO_FAILURE, REVOKED_NO_POE, "
+                                              "NO_CERTIFICATE_CHAIN_FOUND, OUT_OF_BOUNDS_NO_POE, TRY_LATER, FORMAT_FAILURE"},
+            "signer_subject": {"type": ["string", "null"]},
+            "signer_issuer": {"type": ["string", "null"]},
+            "signer_serial": {"type": ["string", "null"]},
+            "signing_time": {"type": ["string", "null"], "format": "date-time",
+                             "description": "claimed signing time (signed attribute)"},
+            "timestamp_time": {"type": ["string", "null"], "format": "date-time",
+                               "description": "time of the signature timestamp, if any"},
+            "level": {"type": ["string", "null"]},
+            "coverage": {"type": "string", "enum": ["ENTIRE_FILE", "ENTIRE_REVISION", "CONTIGUOUS_BLOCK_FROM_START"]},
+            "signed_revision": {"type": "integer", "description": "0-based index of the PDF revision the signature covers"},
+            "revisions_after": {"type": "integer", "description": "incremental updates after the signed revision"},
+            "modified_after_signing": {"type": "boolean"},
+            "modification_level": {"type": ["string", "null"]},
+            "changes": {"type": "array", "items": {"type": "string"},
+                        "description": "what changed after signing, each naming its revision"},
+            "chain": {"type": "array", "items": {"type": "string"}},
+            "revocation": {
+                "type": "object",
+                "properties": {
+                    "mode": {"type": "string", "enum": ["hard-fail", "soft-fail"]},
+                    "checked": {"type": "boolean"},
+                    "status": {"type": "string", "enum": ["good", "revoked", "unknown", "not_checked"]},
+                    "note": {"type": "string"},
+                },
+            },
+            "warnings": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    document = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "kind": {"type": "string", "enum": ["minutes", "evidence"]},
+            "title": {"type": "string"},
+            "memo_number": {"type": ["string", "null"], "description": "normalised to ASCII digits"},
+            "document_date": {"type": ["string", "null"], "format": "date"},
+            "meeting_date": {"type": ["string", "null"], "format": "date"},
+            "created_by": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "revision": {"type": "integer", "description": "number of the current revision"},
+            "sha256": {"type": "string"},
+            "size": {"type": "integer"},
+            "links": {"type": "object", "additionalProperties": {"type": "string"}},
+            "revisions": {"type": "array", "items": {"$ref": "#/components/schemas/Revision"}},
+            "signatures": {"type": "array", "items": {"$ref": "#/components/schemas/Signature"}},
+            "last_verification": {
+                "type": ["object", "null"],
+                "properties": {
+                    "verified_at": {"type": "string", "format": "date-time"},
+                    "revision": {"type": "integer"},
+                    "fixity_ok": {"type": "boolean"},
+                    "indication": {"type": ["string", "null"]},
+                },
+            },
+        },
+    }
+    verification = {
+        "type": "object",
+        "properties": {
+            "document_id": {"type": "string"},
+            "revision": {"type": "integer"},
+            "verified_at": {"type": "string", "format": "date-time"},
+            "fixity": {
+                "type": "object",
+                "properties": {
+                    "ok": {"type": "boolean"},
+                    "expected_sha256": {"type": "string"},
+                    "actual_sha256": {"type": "string"},
+                },
+            },
+            "indication": {"type": "string", "enum": INDICATIONS + ["NO_SIGNATURE"],
+                           "description": "worst indication of all signatures; TOTAL_FAILED when fixity failed"},
+            "sub_indication": {"type": "string", "description": "FIXITY_FAILURE when the stored bytes do not match"},
+            "signatures": {"type": "array", "items": {"$ref": "#/components/schemas/SignatureReport"}},
+            "policy": {"type": "string"},
+            "policy_fingerprint": {"type": "string"},
+            "validated_at": {"type": "string", "format": "date-time"},
+            "trailing_bytes": {"type": "integer", "description": "bytes after the last %%EOF covered by no revision"},
+        },
+    }
+    problem = {
+        "type": "object",
+        "description": "RFC 9457 problem details; title and detail follow Accept-Language (bn or en).",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string", "enum": sorted(STATUS_BY_CODE)},
+            "instance": {"type": "string"},
+            "request_id": {"type": "string"},
+            "field": {"type": "string", "description": "form or query field, for field_missing and field_invalid"},
+        },
+        "required": ["type", "title", "status", "code"],
+    }
+    return {
+        "Document": document,
+        "Revision": revision,
+        "Signature": signature,
+        "SignatureReport": signature_report,
+        "Verification": verification,
+        "Problem": problem,
+    }
+
+
+def build_openapi() -> dict:
+    settings = current_app.config["DOLIL_SETTINGS"]
+    document_id = {"name": "document_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+    header_descriptions = {
+        "fixity": "passed: the bytes match the SHA-256 recorded when the revision was stored",
+        "sha256": "hex SHA-256 of the body",
+        "revision": "revision number served",
+        "indication": "TOTAL_PASSED, TOTAL_FAILED, INDETERMINATE or NO_SIGNATURE",
+        "signatures": "number of signatures in the PDF",
+        "policy": "name of the validation policy",
+        "validated_at": "when the signatures were validated",
+        "report": "path of the full validation report",
+    }
+    responses = {
+        f"Problem{status}": {
+            "description": "problem details",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in sorted(set(STATUS_BY_CODE.values()))
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Dolil API",
+            "version": "1",
+            "description": "Archive of signed PDF minutes and evidence. Every read is verified: fixity against "
+                           "the recorded SHA-256 and every signature validated against the trust anchors.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/documents": {
+                "post": {
+                    "summary": "Upload a PDF or a JPEG/PNG/TIFF scan",
+                    "description": _roles("document:create")
+                    + f" Files larger than {settings.max_upload_bytes} bytes get 413.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"multipart/form-data": {"schema": {
+                            "type": "object",
+                            "required": ["file", "kind", "title"],
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"},
+                                "kind": {"type": "string", "enum": ["minutes", "evidence"]},
+                                "title": {"type": "string", "maxLength": 1000},
+                                "memo_number": {"type": "string",
+                                                "description": "2014 or 2024 form, Bengali or ASCII digits"},
+                                "document_date": {"type": "string", "description": "YYYY-MM-DD or DD/MM/YYYY"},
+                                "meeting_date": {"type": "string", "description": "YYYY-MM-DD or DD/MM/YYYY"},
+                            },
+                        }}},
+                    },
+                    "responses": {
+                        "201": {"description": "stored as revision 1",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Document"}}}},
+                        **_problem_responses(401, 403, 413, 415, 422, 503),
+                    },
+                },
+                "get": {
+                    "summary": "List documents, newest first",
+                    "description": _roles("document:read"),
+                    "parameters": [
+                        {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["minutes", "evidence"]}},
+                        {"name": "memo_number", "in": "query", "schema": {"type": "string"},
+                         "description": "full memo number or its leading groups, Bengali or ASCII digits"},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                         "description": "next_cursor of the previous page"},
+                    ],
+                    "responses": {
+                        "200": {"description": "a page of documents", "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "properties": {
+                                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Document"}},
+                                "next_cursor": {"type": ["string", "null"]},
+                            },
+                        }}}},
+                        **_problem_responses(401, 403, 422),
+                    },
+                },
+            },
+            "/documents/{document_id}": {
+                "get": {
+                    "summary": "Metadata, revisions, signatures and last verification",
+                    "description": _roles("document:read"),
+                    "parameters": [document_id],
+                    "responses": {
+                        "200": {"description": "the document",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Document"}}}},
+                        **_problem_responses(401, 403, 404),
+                    },
+                },
+            },
+            "/documents/{document_id}/signatures": {
+                "post": {
+                    "summary": "Sign the current revision with the caller's credential",
+                    "description": _roles("document:sign") + " The signed PDF is stored as a new revision.",
+                    "parameters": [document_id],
+                    "requestBody": {"content": {"application/json": {"schema": {
+                        "type": "object",
+                        "properties": {
+                            "level": {"type": "string", "enum": list(SUPPORTED_LEVELS)},
+                            "reason": {"type": "string", "maxLength": 200},
+                            "location": {"type": "string", "maxLength": 200},
+                        },
+                    }}}},
+                    "responses": {
+                        "201": {"description": "signed", "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "properties": {
+                                "signature": {"$ref": "#/components/schemas/Signature"},
+                                "validation": {"$ref": "#/components/schemas/SignatureReport"},
+                                "document": {"$ref": "#/components/schemas/Document"},
+                            },
+                        }}}},
+                        **_problem_responses(401, 403, 404, 409, 422, 500, 503),
+                    },
+                },
+            },
+            "/documents/{document_id}/content": {
+                "get": {
+                    "summary": "The current revision's PDF, verified on retrieval",
+                    "description": _roles("document:read")
+                    + " A fixity mismatch is never served: it gets a 500 problem with code fixity_mismatch.",
+                    "parameters": [document_id],
+                    "responses": {
+                        "200": {
+                            "description": "the PDF",
+                            "headers": {
+                                name: {"description": header_descriptions[key], "schema": {"type": "string"}}
+                                for key, name in VERIFICATION_HEADERS.items()
+                            },
+                            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                        },
+                        **_problem_responses(401, 403, 404, 500, 503),
+                    },
+                },
+            },
+            "/documents/{document_id}/verification": {
+                "get": {
+                    "summary": "A fresh fixity check and validation report",
+                    "description": _roles("document:verify"),
+                    "parameters": [document_id],
+                    "responses": {
+                        "200": {"description": "the report",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verification"}}}},
+                        **_problem_responses(401, 403, 404, 500, 503),
+                    },
+                },
+            },
+            "/openapi.json": {
+                "get": {"summary": "This description", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}},
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(),
+            "responses": responses,
+        },
+    }
+
+
+@bp.get("/openapi.json")
+@public
+def openapi() -> dict:
+    return build_openapi()
