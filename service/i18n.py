@@ -51,6 +51,10 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Method not allowed", "This URL does not accept the {method} method."),
         "bn": ("এই পদ্ধতি অনুমোদিত নয়", "এই ঠিকানায় {method} পদ্ধতি গ্রহণ করা হয় না।"),
     },
+    "bad_request": {
+        "en": ("Bad request", "The request could not be read. Check its format and headers."),
+        "bn": ("অনুরোধটি সঠিক নয়", "অনুরোধটি পড়া যায়নি। এর বিন্যাস ও হেডার পরীক্ষা করুন।"),
+    },
     "field_missing": {
         "en": ("Required field missing", "The field '{field_label}' is required."),
         "bn": ("আবশ্যক তথ্য নেই", "'{field_label}' আবশ্যক।"),

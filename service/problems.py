@@ -36,6 +36,7 @@ STATUS_BY_CODE = {
     "document_not_found": 404,
     "not_found": 404,
     "method_not_allowed": 405,
+    "bad_request": 400,
     "field_missing": 422,
     "field_invalid": 422,
     "file_empty": 422,
@@ -114,8 +115,8 @@ def _handle_http_exception(error: HTTPException) -> Response:
     if error.code == 401:
         return problem_response(ApiProblem("unauthorized"))
     if error.code is not None and error.code < 500:
-        return problem_response(ApiProblem("field_invalid", status=error.code, field="request",
-                                           reason_en=error.description or "", reason_bn=error.description or ""))
+        log.info("bad request on %s %s: %s %s", request.method, request.path, error.code, error.description)
+        return problem_response(ApiProblem("bad_request", status=error.code))
     log.error("HTTP error %s on %s %s", error.code, request.method, request.path)
     return problem_response(ApiProblem("internal_error"))
 

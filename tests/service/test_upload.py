@@ -189,3 +189,15 @@ def test_upload_failed_commit_discards_object(app, client, tokens, monkeypatch):
     assert response.get_json()["code"] == "internal_error"
     db.session.rollback()
     assert archive_state(app) == before
+
+
+def test_upload_malformed_multipart_rejected(app, client, tokens):
+    before = archive_state(app)
+    headers = bearer(tokens["officer"], "en")
+    headers["Content-Type"] = "multipart/form-data"  # no boundary
+
+    response = client.post("/api/v1/documents", data=b"--x\r\nnot a form", headers=headers)
+
+    assert response.status_code in (400, 422)
+    assert response.mimetype == "application/problem+json"
+    assert archive_state(app) == before
