@@ -27,7 +27,16 @@ from storage import ObjectNotFound, StoredObject, new_object_key
 from .audit import record_event
 from .components import components
 from .extensions import db
-from .models import Document, Revision, Signature, SigningCredential, User, Verification, new_id
+from .models import (
+    Document,
+    IdempotencyKey,
+    Revision,
+    Signature,
+    SigningCredential,
+    User,
+    Verification,
+    new_id,
+)
 from .problems import ApiProblem
 
 log = logging.getLogger(__name__)
@@ -98,8 +107,40 @@ def _store_with_row(stored: StoredObject, add_rows) -> None:
         log.exception("could not set final retention on %s version %s", stored.key, stored.version_id)
 
 
-def upload_document(user: User, data: bytes, fields: DocumentFields) -> Document:
-    """Check an upload, store it as revision 1 of a new document and return the document."""
+def _request_fingerprint(data: bytes, fields: DocumentFields) -> str:
+    """Return a SHA-256 over the uploaded bytes and every form field."""
+    digest = hashlib.sha256(data)
+    for value in (fields.kind, fields.title, fields.memo_number, fields.document_date, fields.meeting_date):
+        digest.update(b"\x00" + str(value).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _replayed_upload(user: User, key: str, fingerprint: str) -> Document | None:
+    """Return the document of an earlier upload with this key, or None if there was none."""
+    record = db.session.execute(
+        db.select(IdempotencyKey).where(IdempotencyKey.user_id == user.id, IdempotencyKey.key == key)
+    ).scalar_one_or_none()
+    if record is None:
+        return None
+    if record.request_sha256 != fingerprint:
+        raise ApiProblem("idempotency_key_reused")
+    log.info("upload replayed: document=%s user=%s", record.document_id, user.username)
+    return db.session.get(Document, record.document_id)
+
+
+def upload_document(user: User, data: bytes, fields: DocumentFields,
+                    idempotency_key: str | None = None) -> tuple[Document, bool]:
+    """Check an upload and store it as revision 1 of a new document.
+
+    Returns the document and whether it is the result of an earlier request
+    with the same ``idempotency_key``, in which case nothing new is stored.
+    """
+    fingerprint = _request_fingerprint(data, fields)
+    if idempotency_key is not None:
+        earlier = _replayed_upload(user, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier, True
+
     prepared = prepare_upload(data)
     digest = sha256_hex(prepared.data)
     document_id = new_id()
@@ -130,6 +171,9 @@ def upload_document(user: User, data: bytes, fields: DocumentFields) -> Document
         db.session.add_all([document, revision])
         db.session.flush()
         document.current_revision = revision
+        if idempotency_key is not None:
+            db.session.add(IdempotencyKey(user_id=user.id, key=idempotency_key,
+                                          request_sha256=fingerprint, document_id=document_id))
         record_event(
             "document.upload",
             "success",
@@ -138,12 +182,23 @@ def upload_document(user: User, data: bytes, fields: DocumentFields) -> Document
             details={"sha256": digest, "size": len(prepared.data), "source_type": prepared.source_type},
         )
 
-    _store_with_row(stored, add_rows)
+    try:
+        _store_with_row(stored, add_rows)
+    except IntegrityError:
+        # A concurrent request with the same key committed first; its object
+        # stays and this one was discarded.
+        if idempotency_key is None:
+            raise
+        earlier = _replayed_upload(user, idempotency_key, fingerprint)
+        if earlier is None:
+            raise
+        return earlier, True
+
     log.info(
         "document uploaded: document=%s sha256=%s size=%d source_type=%s version=%s",
         document_id, digest, len(prepared.data), prepared.source_type, stored.version_id,
     )
-    return document
+    return document, False
 
 
 def _read_revision(document: Document, revision: Revision, user: User | None) -> tuple[bytes, str]:

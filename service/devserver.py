@@ -100,7 +100,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main() -> int:
     from flask_migrate import upgrade
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
     from signing.devpki import ensure_dev_pki
     from storage.seaweedfs import EmbeddedSeaweedFS
@@ -147,6 +147,8 @@ def main() -> int:
             app.extensions["dolil"].store.ensure_bucket()
             tokens = _ensure_dev_accounts(app, pki)
 
+        # Bind before printing the banner, so the printed URL already answers.
+        server = make_server("127.0.0.1", port, app, threaded=True)
         url = f"http://127.0.0.1:{port}"
         print(
             "\nDolil is running (development setup; data in {data})\n"
@@ -158,7 +160,7 @@ def main() -> int:
                                           auditor=tokens["auditor"], s3=seaweed.endpoint),
             flush=True,
         )
-        run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
+        server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:

@@ -63,6 +63,10 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Invalid field", "The value of '{field_label}' is not valid: {reason_en}"),
         "bn": ("তথ্য সঠিক নয়", "'{field_label}'-এর মান সঠিক নয়: {reason_bn}"),
     },
+    "idempotency_key_reused": {
+        "en": ("Idempotency key already used", "This Idempotency-Key was used for a different upload. Use a new key for a new request."),
+        "bn": ("Idempotency-Key আগেই ব্যবহৃত", "এই Idempotency-Key অন্য একটি আপলোডে ব্যবহার করা হয়েছে। নতুন অনুরোধের জন্য নতুন কী দিন।"),
+    },
     "file_empty": {
         "en": ("Empty file", "The uploaded file is empty."),
         "bn": ("ফাইলটি খালি", "আপলোড করা ফাইলে কিছু নেই।"),

@@ -174,6 +174,25 @@ class Verification(db.Model):
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class IdempotencyKey(db.Model):
+    """The first result of an upload sent with an ``Idempotency-Key`` header.
+
+    A retry with the same key and the same request returns that document
+    instead of storing a duplicate; the same key with a different request is
+    rejected. Keys are scoped to the user who sent them.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class AuditEvent(db.Model):
     """An append-only audit record, chained to its predecessor by SHA-256."""
 

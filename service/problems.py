@@ -40,6 +40,7 @@ STATUS_BY_CODE = {
     "field_missing": 422,
     "field_invalid": 422,
     "file_empty": 422,
+    "idempotency_key_reused": 422,
     "unsupported_type": 415,
     "malformed_pdf": 422,
     "encrypted_pdf": 422,

@@ -23,6 +23,7 @@ from . import bp
 from .serializers import document_dict, iso, signature_dict
 
 MAX_TITLE_LENGTH = 1000
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 # Levels that the signing endpoint offers today; B-LT and B-LTA need
@@ -77,6 +78,17 @@ def _parse_upload_fields() -> archive.DocumentFields:
     return archive.DocumentFields(kind=kind, title=title, memo_number=memo_number, **dates)
 
 
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip().strip('"')
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise _invalid("Idempotency-Key", f"use 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters",
+                       "১ থেকে ২০০টি ছাপার যোগ্য ASCII অক্ষর দিন")
+    return key
+
+
 def _read_upload() -> bytes:
     upload = request.files.get("file")
     if upload is None:
@@ -91,10 +103,14 @@ def _read_upload() -> bytes:
 @bp.post("/documents")
 @require_permission("document:create")
 def create_document() -> tuple[dict, int, dict]:
+    idempotency_key = _idempotency_key()
     fields = _parse_upload_fields()
     data = _read_upload()
-    document = archive.upload_document(g.user, data, fields)
-    return document_dict(document, detailed=True), 201, {"Location": url_for("api.get_document", document_id=document.id)}
+    document, replayed = archive.upload_document(g.user, data, fields, idempotency_key)
+    headers = {"Location": url_for("api.get_document", document_id=document.id)}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return document_dict(document, detailed=True), 201, headers
 
 
 def _encode_cursor(document: Document) -> str:

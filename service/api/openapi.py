@@ -202,6 +202,11 @@ def build_openapi() -> dict:
                     "summary": "Upload a PDF or a JPEG/PNG/TIFF scan",
                     "description": _roles("document:create")
                     + f" Files larger than {settings.max_upload_bytes} bytes get 413.",
+                    "parameters": [{
+                        "name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200},
+                        "description": "a retry with the same key and request returns the first document "
+                                       "(with Idempotent-Replayed: true); the same key with another request gets 422",
+                    }],
                     "requestBody": {
                         "required": True,
                         "content": {"multipart/form-data": {"schema": {
