@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -399,7 +400,7 @@ class EmbeddedSeaweedFS:
                     # mini writes mini.options once everything runs, and start()
                     # removed the old file. A SIGTERM before that point leaves the
                     # gRPC sockets of S3 and admin behind in /tmp.
-                    if options_path.exists():
+                    if options_path.exists() and self._volumes_registered():
                         return
                     last_error = None
 
@@ -409,6 +410,28 @@ class EmbeddedSeaweedFS:
                     f"(last S3 error: {last_error}); end of {self.log_path}:\n{self._log_tail()}"
                 )
             time.sleep(_POLL_INTERVAL)
+
+    def _volumes_registered(self) -> bool:
+        """Return whether the master knows every volume already on disk.
+
+        After a restart, S3 answers before the volume server has registered its
+        existing volumes with the master, and reads of those volumes fail with
+        "volume id N not found" until it has.
+        """
+        volume_ids = set()
+        for path in self.data_dir.glob("*.dat"):
+            number = path.stem.rpartition("_")[2]
+            if number.isdigit():
+                volume_ids.add(number)
+        for volume_id in volume_ids:
+            url = f"http://127.0.0.1:{self.ports['master']}/dir/lookup?volumeId={volume_id}"
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if not json.load(response).get("locations"):
+                        return False
+            except (OSError, ValueError):
+                return False
+        return True
 
     def _log_tail(self) -> str:
         try:
