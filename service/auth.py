@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from flask import g, request
 
+from .audit import record_event
 from .extensions import db
 from .models import ApiToken, User, utcnow
 from .problems import ApiProblem
@@ -77,9 +78,12 @@ def require_permission(permission: str) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: object, **kwargs: object) -> object:
             user = authenticate()
-            if user.role not in allowed:
-                raise ApiProblem("forbidden", role=user.role)
             g.user = user
+            if user.role not in allowed:
+                record_event("authorization.denied", "failure", actor=user,
+                             details={"permission": permission, "method": request.method, "path": request.path})
+                db.session.commit()
+                raise ApiProblem("forbidden", role=user.role)
             return view(*args, **kwargs)
 
         wrapper.permission = permission  # type: ignore[attr-defined]

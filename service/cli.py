@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from .auth import issue_token
 from .extensions import db
-from .models import ROLES, SigningCredential, User
+from .models import ROLES, ApiToken, SigningCredential, User, utcnow
 
 users_cli = AppGroup("users", help="Create and list users.")
 tokens_cli = AppGroup("tokens", help="Issue API tokens.")
@@ -58,6 +58,29 @@ def create_token(username: str, label: str) -> None:
     click.echo(token)
 
 
+@tokens_cli.command("list")
+@click.argument("username")
+def list_tokens(username: str) -> None:
+    """List a user's tokens: id, label, created, last used and revoked times."""
+    user = _user_or_fail(username)
+    for token in user.tokens:
+        click.echo(f"{token.id}\t{token.label or '-'}\tcreated {token.created_at:%Y-%m-%d %H:%M}"
+                   f"\tlast used {token.last_used_at or '-'}\trevoked {token.revoked_at or '-'}")
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """Revoke a token by its id (see 'flask tokens list'); it stops working at once."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise click.ClickException(f"token {token_id} not found")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+    click.echo(f"token {token_id} of {token.user.username} is revoked")
+
+
 @credentials_cli.command("add")
 @click.argument("username")
 @click.option("--pkcs12", "pkcs12_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
@@ -83,11 +106,16 @@ def add_credential(username: str, pkcs12_path: Path, passphrase_file: Path) -> N
 @storage_cli.command("init")
 def init_storage() -> None:
     """Create the bucket with versioning and object lock if it does not exist."""
+    from storage import StorageError
+
     from .components import components
 
-    store = components().store
-    store.ensure_bucket()
-    store.check()
+    try:
+        store = components().store
+        store.ensure_bucket()
+        store.check()
+    except StorageError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"bucket {store.bucket} is ready")
 
 

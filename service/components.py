@@ -7,6 +7,7 @@ on first use, so ``flask`` CLI commands and ``/healthz`` work without the store.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -20,6 +21,12 @@ from signing.validation import ValidationPolicy, ValidationReport, load_certific
 from storage import ObjectStore, RetentionPolicy, StorageUnavailable, make_client
 
 log = logging.getLogger(__name__)
+
+# Files under DATA_DIR/seaweedfs that the development runner writes: the
+# generated S3 credentials (kept across restarts) and, while SeaweedFS runs,
+# its endpoint.
+EMBEDDED_CREDENTIALS_FILE = "credentials.json"
+EMBEDDED_ENDPOINT_FILE = "endpoint.json"
 
 
 class ReportCache:
@@ -55,21 +62,33 @@ class Components:
         self.settings = settings
         self.reports = ReportCache()
 
+    def _s3_connection(self) -> tuple[str, str, str]:
+        """Return endpoint, access key and secret key of the configured store.
+
+        On the embedded setup without explicit settings, they are read from the
+        files that the development runner writes while SeaweedFS runs, so
+        ``flask`` commands reach the same store as the running service.
+        """
+        settings = self.settings
+        if settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key:
+            return settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key
+        if settings.embedded_s3:
+            state_dir = settings.data_dir / "seaweedfs"
+            try:
+                endpoint = json.loads((state_dir / EMBEDDED_ENDPOINT_FILE).read_text())["endpoint"]
+                credentials = json.loads((state_dir / EMBEDDED_CREDENTIALS_FILE).read_text())
+            except (OSError, ValueError, KeyError):
+                raise StorageUnavailable(
+                    "the embedded SeaweedFS is not running: start the service with ./run.sh first"
+                ) from None
+            return endpoint, credentials["access_key"], credentials["secret_key"]
+        raise StorageUnavailable("no object store configured: set DOLIL_S3_ENDPOINT and its credentials")
+
     @cached_property
     def store(self) -> ObjectStore:
         settings = self.settings
-        if not (settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key):
-            raise StorageUnavailable(
-                "no object store configured: start the service with ./run.sh, which starts "
-                "the embedded SeaweedFS, or set DOLIL_S3_ENDPOINT and its credentials"
-            )
-        client = make_client(
-            settings.s3_endpoint,
-            settings.s3_access_key,
-            settings.s3_secret_key,
-            secure=settings.s3_secure,
-            region=settings.s3_region,
-        )
+        endpoint, access_key, secret_key = self._s3_connection()
+        client = make_client(endpoint, access_key, secret_key, secure=settings.s3_secure, region=settings.s3_region)
         retention = RetentionPolicy(settings.retention_mode, settings.retention_days) if settings.s3_object_lock else None
         return ObjectStore(client, settings.s3_bucket, object_lock=settings.s3_object_lock, retention=retention)
 

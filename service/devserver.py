@@ -19,6 +19,8 @@ from pathlib import Path
 
 from config import ConfigurationError, Settings, settings_from_env
 
+from .components import EMBEDDED_CREDENTIALS_FILE, EMBEDDED_ENDPOINT_FILE
+
 log = logging.getLogger("service.devserver")
 
 DEV_USERS = (
@@ -122,7 +124,7 @@ def main() -> int:
     data_dir = settings.data_dir
     pki = ensure_dev_pki(data_dir / "pki")
     credentials = _read_or_create_json(
-        data_dir / "seaweedfs" / "credentials.json",
+        data_dir / "seaweedfs" / EMBEDDED_CREDENTIALS_FILE,
         lambda: {"access_key": "dolil" + secrets.token_hex(8), "secret_key": secrets.token_urlsafe(32)},
     )
     seaweed = EmbeddedSeaweedFS(
@@ -134,8 +136,15 @@ def main() -> int:
     )
 
     # SIGTERM ends the server like Ctrl-C, so the finally block stops SeaweedFS.
+    # SIGINT is set explicitly because a shell that starts a background job
+    # makes it ignore SIGINT, and then `kill -INT` would do nothing.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # The service logs one line per request itself.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     seaweed.start()
+    endpoint_path = data_dir / "seaweedfs" / EMBEDDED_ENDPOINT_FILE
+    endpoint_path.write_text(json.dumps({"endpoint": seaweed.endpoint}))
     try:
         app = create_app(settings.replace(
             s3_endpoint=seaweed.endpoint,
@@ -165,6 +174,7 @@ def main() -> int:
         pass
     finally:
         print("stopping SeaweedFS", flush=True)
+        endpoint_path.unlink(missing_ok=True)
         seaweed.stop()
     return 0
 

@@ -26,6 +26,9 @@ FIELD_LABELS = {
     "limit": {"en": "limit", "bn": "সংখ্যার সীমা"},
     "level": {"en": "signature level", "bn": "স্বাক্ষরের স্তর"},
     "reason": {"en": "reason", "bn": "স্বাক্ষরের কারণ"},
+    "location": {"en": "location", "bn": "স্বাক্ষরের স্থান"},
+    "request": {"en": "request body", "bn": "অনুরোধের বডি"},
+    "Idempotency-Key": {"en": "Idempotency-Key header", "bn": "Idempotency-Key হেডার"},
 }
 
 # code -> language -> (title, detail template). Templates use str.format with
@@ -56,7 +59,7 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "bn": ("অনুরোধটি সঠিক নয়", "অনুরোধটি পড়া যায়নি। এর বিন্যাস ও হেডার পরীক্ষা করুন।"),
     },
     "field_missing": {
-        "en": ("Required field missing", "The field '{field_label}' is required."),
+        "en": ("Required field missing", "The value of '{field_label}' is required."),
         "bn": ("আবশ্যক তথ্য নেই", "'{field_label}' আবশ্যক।"),
     },
     "field_invalid": {
@@ -73,19 +76,19 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "unsupported_type": {
         "en": ("Unsupported file type", "Upload a PDF, or a JPEG, PNG or TIFF scan. The file's content is none of these."),
-        "bn": ("ফাইলের ধরন সমর্থিত নয়", "পিডিএফ অথবা JPEG, PNG বা TIFF স্ক্যান আপলোড করুন। ফাইলটির বিষয়বস্তু এগুলোর কোনোটি নয়।"),
+        "bn": ("ফাইলের ধরন সমর্থিত নয়", "PDF অথবা JPEG, PNG বা TIFF স্ক্যান আপলোড করুন। ফাইলটির বিষয়বস্তু এগুলোর কোনোটি নয়।"),
     },
     "malformed_pdf": {
         "en": ("Damaged PDF", "The PDF could not be read completely; it may be truncated or damaged."),
-        "bn": ("ফাইলটি সঠিক নয় (ফাইল নষ্ট)", "পিডিএফটি সম্পূর্ণ পড়া যায়নি; এটি অসম্পূর্ণ বা নষ্ট হতে পারে।"),
+        "bn": ("PDF ফাইলটি নষ্ট", "PDF ফাইলটি সম্পূর্ণ পড়া যায়নি; এটি অসম্পূর্ণ বা নষ্ট হতে পারে।"),
     },
     "encrypted_pdf": {
         "en": ("Encrypted PDF", "Encrypted PDFs cannot be archived: upload the document without a password or encryption."),
-        "bn": ("এনক্রিপ্ট করা পিডিএফ", "এনক্রিপ্ট করা পিডিএফ সংরক্ষণ করা যায় না: পাসওয়ার্ড বা এনক্রিপশন ছাড়া দলিলটি আপলোড করুন।"),
+        "bn": ("এনক্রিপ্ট করা PDF", "এনক্রিপ্ট করা PDF সংরক্ষণ করা যায় না: পাসওয়ার্ড বা এনক্রিপশন ছাড়া দলিলটি আপলোড করুন।"),
     },
     "image_invalid": {
         "en": ("Damaged image", "The scan could not be read as an image; it may be truncated or damaged."),
-        "bn": ("ছবিটি সঠিক নয় (ফাইল নষ্ট)", "স্ক্যান করা ছবিটি পড়া যায়নি; এটি অসম্পূর্ণ বা নষ্ট হতে পারে।"),
+        "bn": ("স্ক্যান করা ছবিটি নষ্ট", "স্ক্যান করা ছবিটি পড়া যায়নি; এটি অসম্পূর্ণ বা নষ্ট হতে পারে।"),
     },
     "file_too_large": {
         "en": ("File too large", "The upload exceeds the limit of {max_bytes} bytes."),

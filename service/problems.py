@@ -97,6 +97,7 @@ def problem_response(problem: ApiProblem) -> Response:
         json.dumps(body, ensure_ascii=False), status=problem.status, mimetype="application/problem+json"
     )
     response.headers["Content-Language"] = language
+    response.vary.add("Accept-Language")
     response.headers.update(problem.headers)
     return response
 

@@ -60,8 +60,10 @@ def _parse_upload_fields() -> archive.DocumentFields:
         except ValueError:
             raise _invalid(
                 "memo_number",
-                "use the 2014 form (e.g. 56.03.0000.003.05.007.21.158) or the 2024 form of the Secretariat Instructions",
-                "সচিবালয় নির্দেশমালার ২০১৪ (যেমন ৫৬.০৩.০০০০.০০৩.০৫.০০৭.২১.১৫৮) বা ২০২৪ সালের রূপ ব্যবহার করুন",
+                "use the 2014 form of the Secretariat Instructions (e.g. 56.03.0000.003.05.007.21.158) "
+                "or the 2024 form (e.g. 56.03.0000.001.003.05.0007.24.12)",
+                "সচিবালয় নির্দেশমালার ২০১৪ সালের রূপ (যেমন ৫৬.০৩.০০০০.০০৩.০৫.০০৭.২১.১৫৮) "
+                "বা ২০২৪ সালের রূপ (যেমন ৫৬.০৩.০০০০.০০১.০০৩.০৫.০০০৭.২৪.১২) ব্যবহার করুন",
             ) from None
 
     dates = {}
@@ -103,6 +105,9 @@ def _read_upload() -> bytes:
 @bp.post("/documents")
 @require_permission("document:create")
 def create_document() -> tuple[dict, int, dict]:
+    if request.mimetype != "multipart/form-data":
+        raise _invalid("request", "send the file and fields as multipart/form-data",
+                       "ফাইল ও তথ্যগুলো multipart/form-data হিসেবে পাঠান")
     idempotency_key = _idempotency_key()
     fields = _parse_upload_fields()
     data = _read_upload()
@@ -111,6 +116,22 @@ def create_document() -> tuple[dict, int, dict]:
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return document_dict(document, detailed=True), 201, headers
+
+
+def _query_arg(name: str) -> str:
+    """Return a query parameter, repairing raw UTF-8 that arrived decoded as Latin-1.
+
+    Clients such as curl send Bengali digits typed into a URL as raw UTF-8
+    bytes; Werkzeug's development server (3.1) then hands them over as one
+    Latin-1 character per byte. A value that is not such a sequence is
+    returned unchanged.
+    """
+    value = request.args.get(name, "")
+    try:
+        value = value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    return value.strip()
 
 
 def _encode_cursor(document: Document) -> str:
@@ -132,13 +153,13 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 def list_documents() -> dict:
     query = db.select(Document)
 
-    kind = request.args.get("kind", "").strip()
+    kind = _query_arg("kind")
     if kind:
         if kind not in DOCUMENT_KINDS:
             raise _invalid("kind", "use 'minutes' or 'evidence'", "'minutes' (কার্যবিবরণী) অথবা 'evidence' (প্রমাণক) দিন")
         query = query.where(Document.kind == kind)
 
-    memo = request.args.get("memo_number", "").strip()
+    memo = _query_arg("memo_number")
     if memo:
         try:
             prefix = normalise_memo_search(memo)

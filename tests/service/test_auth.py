@@ -122,3 +122,36 @@ def test_cli_token_for_unknown_user_fails(app):
 
     assert result.exit_code != 0
     assert "not found" in result.output
+
+
+def test_denied_request_audited(client, tokens):
+    from service.models import AuditEvent
+
+    client.post("/api/v1/documents", headers=bearer(tokens["auditor"]))
+
+    event = db.session.query(AuditEvent).filter_by(action="authorization.denied").one()
+    assert event.outcome == "failure"
+    assert event.actor_id is not None
+    assert event.details["permission"] == "document:create"
+
+
+def test_cli_lists_and_revokes_token(app, tokens):
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["tokens", "list", "test-auditor"])
+    token_id = listed.output.split("\t")[0]
+
+    revoked = runner.invoke(args=["tokens", "revoke", token_id])
+    response = app.test_client().get("/api/v1/documents", headers=bearer(tokens["auditor"]))
+
+    assert listed.exit_code == 0, listed.output
+    assert revoked.exit_code == 0, revoked.output
+    assert response.status_code == 401
+
+
+def test_cli_storage_init_reports_missing_store(make_app, tmp_path):
+    app = make_app(embedded_s3=True, s3_endpoint=None, s3_access_key=None, s3_secret_key=None, create_bucket=False)
+
+    result = app.test_cli_runner().invoke(args=["storage", "init"])
+
+    assert result.exit_code == 1
+    assert "start the service with ./run.sh" in result.output

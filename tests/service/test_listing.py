@@ -69,3 +69,18 @@ def test_list_invalid_parameters(client, tokens, params, field):
 
     assert response.status_code == 422
     assert response.get_json()["field"] == field
+
+
+def test_list_memo_raw_utf8_query(client, tokens, documents):
+    """Bengali digits typed into a URL reach the view as one Latin-1 character per UTF-8 byte.
+
+    This is what Werkzeug's development server passes on for raw UTF-8 in a
+    request line: the WSGI string holds the bytes encoded twice.
+    """
+    raw_query = ("memo_number=" + MEMO_BN).encode("utf-8").decode("latin-1").encode("utf-8").decode("latin-1")
+
+    response = client.get("/api/v1/documents", headers=bearer(tokens["auditor"]),
+                          environ_overrides={"QUERY_STRING": raw_query})
+
+    assert response.status_code == 200, response.get_json()
+    assert [item["id"] for item in response.get_json()["items"]] == [documents[0]]

@@ -159,7 +159,8 @@ def test_upload_far_over_limit_rejected_by_content_length(make_app, tokens):
 def test_upload_error_in_english_on_request(client, tokens):
     headers = bearer(tokens["officer"], "en-GB,en;q=0.9")
 
-    response = client.post("/api/v1/documents", data={"title": "x"}, headers=headers)
+    response = client.post("/api/v1/documents", data={"title": "x"}, headers=headers,
+                           content_type="multipart/form-data")
 
     assert response.status_code == 422
     assert response.headers["Content-Language"] == "en"
@@ -167,7 +168,8 @@ def test_upload_error_in_english_on_request(client, tokens):
 
 
 def test_upload_error_in_bengali_by_default(client, tokens):
-    response = client.post("/api/v1/documents", data={"title": "x"}, headers=bearer(tokens["officer"]))
+    response = client.post("/api/v1/documents", data={"title": "x"}, headers=bearer(tokens["officer"]),
+                           content_type="multipart/form-data")
 
     assert response.headers["Content-Language"] == "bn"
     assert response.get_json()["title"] == "আবশ্যক তথ্য নেই"
@@ -201,3 +203,12 @@ def test_upload_malformed_multipart_rejected(app, client, tokens):
     assert response.status_code in (400, 422)
     assert response.mimetype == "application/problem+json"
     assert archive_state(app) == before
+
+
+def test_upload_json_body_rejected(app, client, tokens):
+    response = client.post("/api/v1/documents", json={"kind": "minutes"}, headers=bearer(tokens["officer"], "en"))
+
+    assert response.status_code == 422
+    assert response.get_json()["field"] == "request"
+    assert "multipart/form-data" in response.get_json()["detail"]
+    assert response.headers["Vary"] == "Accept-Language"
