@@ -39,7 +39,7 @@ def worst_indication(indications: list[str] | tuple[str, ...]) -> str:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
     if isinstance(value, tuple):
         return [_json_value(item) for item in value]
     if isinstance(value, dict):

@@ -107,9 +107,9 @@ def test_report_to_dict_is_json(signed, soft_fail):
     document = json.loads(json.dumps(report.to_dict()))
 
     assert document["indication"] == "TOTAL_PASSED"
-    assert document["validated_at"].endswith("+00:00")
+    assert document["validated_at"].endswith("Z")
     assert document["signatures"][0]["chain"] == list(report.signatures[0].chain)
-    assert document["signatures"][0]["signing_time"].endswith("+00:00")
+    assert document["signatures"][0]["signing_time"].endswith("Z")
 
 
 def test_valid_signature_hard_fail_try_later(signed, hard_fail):
