@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "document:sign": frozenset({"officer"}),
     "document:read": frozenset({"officer", "auditor", "service", "admin"}),
     "document:verify": frozenset({"officer", "auditor", "service", "admin"}),
+    "verification:create": frozenset({"auditor"}),
 }
 
 

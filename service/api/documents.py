@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models import DOCUMENT_KINDS, Document
 from ..problems import ApiProblem
 from . import bp
+from .inputs import invalid_field, query_arg, read_upload
 from .serializers import document_dict, iso, signature_dict
 
 MAX_TITLE_LENGTH = 1000
@@ -29,10 +30,6 @@ MAX_PAGE_SIZE = 100
 # Levels that the signing endpoint offers today; B-LT and B-LTA need
 # revocation data gathering, which the signing profile does not do yet.
 SUPPORTED_LEVELS = ("B-B", "B-T")
-
-
-def _invalid(field: str, reason_en: str, reason_bn: str) -> ApiProblem:
-    return ApiProblem("field_invalid", field=field, reason_en=reason_en, reason_bn=reason_bn)
 
 
 def _optional_text(name: str) -> str | None:
@@ -45,20 +42,20 @@ def _parse_upload_fields() -> archive.DocumentFields:
     if kind is None:
         raise ApiProblem("field_missing", field="kind")
     if kind not in DOCUMENT_KINDS:
-        raise _invalid("kind", "use 'minutes' or 'evidence'", "'minutes' (কার্যবিবরণী) অথবা 'evidence' (প্রমাণক) দিন")
+        raise invalid_field("kind", "use 'minutes' or 'evidence'", "'minutes' (কার্যবিবরণী) অথবা 'evidence' (প্রমাণক) দিন")
 
     title = _optional_text("title")
     if title is None:
         raise ApiProblem("field_missing", field="title")
     if len(title) > MAX_TITLE_LENGTH:
-        raise _invalid("title", f"at most {MAX_TITLE_LENGTH} characters", "সর্বোচ্চ ১০০০ অক্ষর")
+        raise invalid_field("title", f"at most {MAX_TITLE_LENGTH} characters", "সর্বোচ্চ ১০০০ অক্ষর")
 
     memo_number = _optional_text("memo_number")
     if memo_number is not None:
         try:
             memo_number = normalise_memo_number(memo_number)
         except ValueError:
-            raise _invalid(
+            raise invalid_field(
                 "memo_number",
                 "use the 2014 form of the Secretariat Instructions (e.g. 56.03.0000.003.05.007.21.158) "
                 "or the 2024 form (e.g. 56.03.0000.001.003.05.0007.24.12)",
@@ -75,7 +72,7 @@ def _parse_upload_fields() -> archive.DocumentFields:
         try:
             dates[name] = parse_date(raw)
         except ValueError:
-            raise _invalid(name, "use YYYY-MM-DD or DD/MM/YYYY", "YYYY-MM-DD অথবা দিন/মাস/বছর (যেমন ২০/০৯/২০২১) রূপে দিন") from None
+            raise invalid_field(name, "use YYYY-MM-DD or DD/MM/YYYY", "YYYY-MM-DD অথবা দিন/মাস/বছর (যেমন ২০/০৯/২০২১) রূপে দিন") from None
 
     return archive.DocumentFields(kind=kind, title=title, memo_number=memo_number, **dates)
 
@@ -86,52 +83,25 @@ def _idempotency_key() -> str | None:
         return None
     key = key.strip().strip('"')
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise _invalid("Idempotency-Key", f"use 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters",
+        raise invalid_field("Idempotency-Key", f"use 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters",
                        "১ থেকে ২০০টি ছাপার যোগ্য ASCII অক্ষর দিন")
     return key
-
-
-def _read_upload() -> bytes:
-    upload = request.files.get("file")
-    if upload is None:
-        raise ApiProblem("field_missing", field="file")
-    max_bytes = current_app.config["DOLIL_SETTINGS"].max_upload_bytes
-    data = upload.stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ApiProblem("file_too_large", max_bytes=max_bytes)
-    return data
 
 
 @bp.post("/documents")
 @require_permission("document:create")
 def create_document() -> tuple[dict, int, dict]:
     if request.mimetype != "multipart/form-data":
-        raise _invalid("request", "send the file and fields as multipart/form-data",
+        raise invalid_field("request", "send the file and fields as multipart/form-data",
                        "ফাইল ও তথ্যগুলো multipart/form-data হিসেবে পাঠান")
     idempotency_key = _idempotency_key()
     fields = _parse_upload_fields()
-    data = _read_upload()
+    data = read_upload()
     document, replayed = archive.upload_document(g.user, data, fields, idempotency_key)
     headers = {"Location": url_for("api.get_document", document_id=document.id)}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return document_dict(document, detailed=True), 201, headers
-
-
-def _query_arg(name: str) -> str:
-    """Return a query parameter, repairing raw UTF-8 that arrived decoded as Latin-1.
-
-    Clients such as curl send Bengali digits typed into a URL as raw UTF-8
-    bytes; Werkzeug's development server (3.1) then hands them over as one
-    Latin-1 character per byte. A value that is not such a sequence is
-    returned unchanged.
-    """
-    value = request.args.get(name, "")
-    try:
-        value = value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
-    return value.strip()
 
 
 def _encode_cursor(document: Document) -> str:
@@ -145,7 +115,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         created_at, document_id = json.loads(base64.urlsafe_b64decode(padded))
         return datetime.fromisoformat(created_at.replace("Z", "+00:00")), str(document_id)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise _invalid("cursor", "use the next_cursor value of a previous page", "আগের পৃষ্ঠার next_cursor মানটি ব্যবহার করুন") from None
+        raise invalid_field("cursor", "use the next_cursor value of a previous page", "আগের পৃষ্ঠার next_cursor মানটি ব্যবহার করুন") from None
 
 
 @bp.get("/documents")
@@ -153,18 +123,18 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 def list_documents() -> dict:
     query = db.select(Document)
 
-    kind = _query_arg("kind")
+    kind = query_arg("kind")
     if kind:
         if kind not in DOCUMENT_KINDS:
-            raise _invalid("kind", "use 'minutes' or 'evidence'", "'minutes' (কার্যবিবরণী) অথবা 'evidence' (প্রমাণক) দিন")
+            raise invalid_field("kind", "use 'minutes' or 'evidence'", "'minutes' (কার্যবিবরণী) অথবা 'evidence' (প্রমাণক) দিন")
         query = query.where(Document.kind == kind)
 
-    memo = _query_arg("memo_number")
+    memo = query_arg("memo_number")
     if memo:
         try:
             prefix = normalise_memo_search(memo)
         except ValueError:
-            raise _invalid("memo_number", "use digits separated by dots", "বিন্দু দিয়ে আলাদা করা অঙ্ক দিন") from None
+            raise invalid_field("memo_number", "use digits separated by dots", "বিন্দু দিয়ে আলাদা করা অঙ্ক দিন") from None
         # A full memo number matches itself; leading groups match every letter of that file.
         query = query.where(db.or_(Document.memo_number == prefix.rstrip("."),
                                    Document.memo_number.startswith(prefix if prefix.endswith(".") else prefix + ".")))
@@ -174,7 +144,7 @@ def list_documents() -> dict:
     except ValueError:
         limit = -1
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise _invalid("limit", f"use a number from 1 to {MAX_PAGE_SIZE}", "১ থেকে ১০০-এর মধ্যে একটি সংখ্যা দিন")
+        raise invalid_field("limit", f"use a number from 1 to {MAX_PAGE_SIZE}", "১ থেকে ১০০-এর মধ্যে একটি সংখ্যা দিন")
 
     cursor = request.args.get("cursor")
     if cursor:
@@ -209,20 +179,20 @@ def get_document(document_id: str) -> dict:
 def create_signature(document_id: str) -> tuple[dict, int]:
     body = request.get_json(silent=True) if request.content_length else {}
     if body is None or not isinstance(body, dict):
-        raise _invalid("request", "send a JSON object or an empty body", "একটি JSON অবজেক্ট অথবা খালি বডি পাঠান")
+        raise invalid_field("request", "send a JSON object or an empty body", "একটি JSON অবজেক্ট অথবা খালি বডি পাঠান")
 
     settings = current_app.config["DOLIL_SETTINGS"]
     level = body.get("level") or ("B-T" if settings.tsa_url else "B-B")
     if level not in PADES_LEVELS or level not in SUPPORTED_LEVELS:
-        raise _invalid("level", "use B-B or B-T", "B-B অথবা B-T দিন")
+        raise invalid_field("level", "use B-B or B-T", "B-B অথবা B-T দিন")
     if level == "B-T" and not settings.tsa_url:
-        raise _invalid("level", "B-T needs a timestamp service, and none is configured",
+        raise invalid_field("level", "B-T needs a timestamp service, and none is configured",
                        "B-T-এর জন্য টাইমস্ট্যাম্প সেবা প্রয়োজন, কিন্তু কোনোটি কনফিগার করা নেই")
     reason = body.get("reason")
     location = body.get("location")
     for name, value in (("reason", reason), ("location", location)):
         if value is not None and (not isinstance(value, str) or len(value) > 200):
-            raise _invalid(name, "a text of at most 200 characters", "সর্বোচ্চ ২০০ অক্ষরের লেখা")
+            raise invalid_field(name, "a text of at most 200 characters", "সর্বোচ্চ ২০০ অক্ষরের লেখা")
 
     profile = SigningProfile(level=level, reason=reason, location=location)
     signature, report = archive.sign_document(document_id, g.user, profile)

@@ -321,6 +321,25 @@ def build_openapi() -> dict:
                     },
                 },
             },
+            "/verifications": {
+                "post": {
+                    "summary": "Validate any PDF; nothing is archived",
+                    "description": _roles("verification:create"),
+                    "requestBody": {
+                        "required": True,
+                        "content": {"multipart/form-data": {"schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                        }}},
+                    },
+                    "responses": {
+                        "200": {"description": "the validation report of the uploaded bytes",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verification"}}}},
+                        **_problem_responses(401, 403, 413, 415, 422),
+                    },
+                },
+            },
             "/openapi.json": {
                 "get": {"summary": "This description", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}},
             },

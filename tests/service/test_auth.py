@@ -19,6 +19,7 @@ ENDPOINTS = [
     ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures", "document:sign"),
     ("GET", f"/api/v1/documents/{DOCUMENT_ID}/content", "document:read"),
     ("GET", f"/api/v1/documents/{DOCUMENT_ID}/verification", "document:verify"),
+    ("POST", "/api/v1/verifications", "verification:create"),
 ]
 
 

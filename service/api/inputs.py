@@ -1,0 +1,38 @@
+"""Request parsing shared by the API views."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from ..problems import ApiProblem
+
+
+def invalid_field(field: str, reason_en: str, reason_bn: str) -> ApiProblem:
+    return ApiProblem("field_invalid", field=field, reason_en=reason_en, reason_bn=reason_bn)
+
+
+def read_upload() -> bytes:
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiProblem("field_missing", field="file")
+    max_bytes = current_app.config["DOLIL_SETTINGS"].max_upload_bytes
+    data = upload.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ApiProblem("file_too_large", max_bytes=max_bytes)
+    return data
+
+
+def query_arg(name: str) -> str:
+    """Return a query parameter, repairing raw UTF-8 that arrived decoded as Latin-1.
+
+    Clients such as curl send Bengali digits typed into a URL as raw UTF-8
+    bytes; Werkzeug's development server (3.1) then hands them over as one
+    Latin-1 character per byte. A value that is not such a sequence is
+    returned unchanged.
+    """
+    value = request.args.get(name, "")
+    try:
+        value = value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    return value.strip()
