@@ -138,6 +138,10 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Storage unavailable", "The object store cannot be reached. Try again later."),
         "bn": ("সংরক্ষণাগারে পৌঁছানো যাচ্ছে না", "অবজেক্ট স্টোরেজের সাথে সংযোগ করা যাচ্ছে না। পরে আবার চেষ্টা করুন।"),
     },
+    "database_unavailable": {
+        "en": ("Database unavailable", "The database cannot be reached. Nothing was changed; try again later."),
+        "bn": ("ডেটাবেসে পৌঁছানো যাচ্ছে না", "ডেটাবেসের সাথে সংযোগ করা যাচ্ছে না। কিছুই পরিবর্তন হয়নি; পরে আবার চেষ্টা করুন।"),
+    },
     "internal_error": {
         "en": ("Internal error", "An unexpected error occurred. Quote the request id when you report it."),
         "bn": ("অভ্যন্তরীণ ত্রুটি", "একটি অপ্রত্যাশিত ত্রুটি ঘটেছে। জানানোর সময় অনুরোধের আইডি উল্লেখ করুন।"),

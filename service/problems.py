@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g, json, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from signing.errors import (
@@ -24,10 +25,14 @@ from signing.errors import (
 from storage import ChecksumMismatch, StorageError, StorageUnavailable
 
 from . import i18n
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_PREFIX = "urn:dolil:problem:"
+# Seconds a client should wait before retrying after a 503 from an outage of
+# the object store or the database.
+RETRY_AFTER_SECONDS = "5"
 
 # Statuses for the codes the workflow raises; a code not listed here is a 400.
 STATUS_BY_CODE = {
@@ -59,6 +64,7 @@ STATUS_BY_CODE = {
     "fixity_mismatch": 500,
     "stored_object_missing": 500,
     "storage_unavailable": 503,
+    "database_unavailable": 503,
     "internal_error": 500,
 }
 
@@ -171,12 +177,23 @@ def _handle_signing_error(error: SigningError) -> Response:
 def _handle_storage_error(error: StorageError) -> Response:
     if isinstance(error, ChecksumMismatch):
         log.error("object store rejected a write: %s", error)
-        return problem_response(ApiProblem("storage_write_failed"))
+        return problem_response(ApiProblem("storage_write_failed", headers={"Retry-After": RETRY_AFTER_SECONDS}))
     if isinstance(error, StorageUnavailable):
         log.error("object store unavailable: %s", error)
-        return problem_response(ApiProblem("storage_unavailable"))
+        return problem_response(ApiProblem("storage_unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS}))
     log.exception("object store error on %s %s", request.method, request.path)
     return problem_response(ApiProblem("internal_error"))
+
+
+def _handle_database_error(error: OperationalError) -> Response:
+    # OperationalError covers a lost or refused connection and a locked SQLite
+    # file: conditions that pass, unlike a constraint violation.
+    log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+    try:
+        db.session.rollback()
+    except Exception:
+        log.exception("rollback after a database error failed")
+    return problem_response(ApiProblem("database_unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS}))
 
 
 def _handle_unexpected(error: Exception) -> Response:
@@ -188,5 +205,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiProblem, problem_response)
     app.register_error_handler(SigningError, _handle_signing_error)
     app.register_error_handler(StorageError, _handle_storage_error)
+    app.register_error_handler(OperationalError, _handle_database_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Exception, _handle_unexpected)

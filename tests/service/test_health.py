@@ -52,3 +52,27 @@ def test_readyz_unmigrated_database_fails(app, client):
 
     assert response.status_code == 503
     assert response.get_json()["checks"]["migrations"]["status"] == "failed"
+
+
+def test_store_outage_answers_503_retry_after(make_app, unused_port, tokens):
+    from tests.helpers import MINUTES_PDF, upload
+
+    app = make_app(s3_endpoint=f"127.0.0.1:{unused_port}", create_bucket=False)
+    with app.app_context():
+        response = upload(app.test_client(), tokens["officer"], MINUTES_PDF)
+
+    assert response.status_code == 503
+    assert response.get_json()["code"] == "storage_unavailable"
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_database_outage_answers_503_retry_after(make_app, tokens, tmp_path):
+    from tests.helpers import bearer
+
+    app = make_app(database_url=f"sqlite:///{tmp_path / 'missing-dir' / 'no.sqlite3'}", create_bucket=False)
+    with app.app_context():
+        response = app.test_client().get("/api/v1/documents", headers=bearer(tokens["auditor"]))
+
+    assert response.status_code == 503
+    assert response.get_json()["code"] == "database_unavailable"
+    assert response.headers["Retry-After"] == "5"
