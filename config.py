@@ -21,6 +21,7 @@ ENVIRONMENTS = ("development", "testing", "production")
 RETENTION_MODES = ("COMPLIANCE", "GOVERNANCE")
 REVOCATION_MODES = ("hard-fail", "soft-fail")
 PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+OPTIONAL_INT_FIELDS = frozenset({"retention_days_minutes", "retention_days_evidence"})
 
 
 class ConfigurationError(Exception):
@@ -52,6 +53,9 @@ class Settings:
     s3_object_lock: bool = True
     retention_mode: str = "COMPLIANCE"
     retention_days: int = 3650
+    # Periods per document kind; unset kinds use retention_days.
+    retention_days_minutes: int | None = None
+    retention_days_evidence: int | None = None
 
     # Uploads are held in memory while they are checked, so the limit also
     # bounds the memory one request can take.
@@ -76,6 +80,11 @@ class Settings:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'dolil.sqlite3'}"
 
+    def retention_days_for(self, kind: str) -> int:
+        """Return the object-lock retention period, in days, for documents of ``kind``."""
+        specific = {"minutes": self.retention_days_minutes, "evidence": self.retention_days_evidence}.get(kind)
+        return specific or self.retention_days
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
@@ -88,8 +97,10 @@ class Settings:
         _check_choice("DOLIL_SIGNING_LEVEL", self.signing_level, PADES_LEVELS)
         if self.max_upload_bytes <= 0:
             raise ConfigurationError("DOLIL_MAX_UPLOAD_BYTES", "must be a positive number of bytes")
-        if self.retention_days <= 0:
-            raise ConfigurationError("DOLIL_RETENTION_DAYS", "must be a positive number of days")
+        for name in ("retention_days", "retention_days_minutes", "retention_days_evidence"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigurationError("DOLIL_" + name.upper(), "must be a positive number of days")
         if self.signing_level != "B-B" and not self.tsa_url:
             raise ConfigurationError(
                 "DOLIL_SIGNING_LEVEL", f"{self.signing_level} needs a timestamp service (DOLIL_TSA_URL)"
@@ -154,7 +165,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
             continue
         raw = environ[name]
         default = settings_field.default
-        if isinstance(default, bool):
+        if settings_field.name in OPTIONAL_INT_FIELDS:
+            values[settings_field.name] = _parse_int(name, raw) if raw else None
+        elif isinstance(default, bool):
             values[settings_field.name] = _parse_bool(name, raw)
         elif isinstance(default, int):
             values[settings_field.name] = _parse_int(name, raw)

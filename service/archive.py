@@ -144,7 +144,9 @@ def upload_document(user: User, data: bytes, fields: DocumentFields,
     prepared = prepare_upload(data)
     digest = sha256_hex(prepared.data)
     document_id = new_id()
-    stored = components().store.put(new_object_key(document_id), prepared.data, sha256=digest)
+    parts = components()
+    stored = parts.store.put(new_object_key(document_id), prepared.data, sha256=digest,
+                             retention_days=parts.settings.retention_days_for(fields.kind))
 
     document = Document(
         id=document_id,
@@ -356,7 +358,11 @@ def sign_document(document_id: str, user: User, profile: SigningProfile) -> tupl
         log.error("refusing to store a failed signature: document=%s sub_indication=%s", document.id, own.sub_indication)
         raise ApiProblem("signing_failed")
 
-    stored = parts.store.put(new_object_key(document.id), signed, sha256=signed_digest)
+    stored = parts.store.put(new_object_key(document.id), signed, sha256=signed_digest,
+                             retention_days=parts.settings.retention_days_for(document.kind))
+    if document.legal_hold:
+        # A hold covers every version of the document, including new ones.
+        parts.store.set_legal_hold(stored.key, stored.version_id, True)
     new_revision = Revision(
         document_id=document.id,
         number=revision.number + 1,
@@ -410,3 +416,21 @@ def sign_document(document_id: str, user: User, profile: SigningProfile) -> tupl
         document.id, new_revision.number, signed_digest, own.signer_serial, own.level, own.indication,
     )
     return signature, report
+
+
+def set_legal_hold(document_id: str, user: User, enabled: bool, reason: str | None) -> Document:
+    """Place or release the legal hold on every stored version of a document.
+
+    The store is changed first: if it fails part way, the row still shows the
+    previous state and repeating the request completes it.
+    """
+    document = get_document(document_id)
+    store = components().store
+    for revision in document.revisions:
+        store.set_legal_hold(revision.object_key, revision.version_id, enabled)
+    document.legal_hold = enabled
+    record_event("document.legal_hold", "placed" if enabled else "released", actor=user, document_id=document.id,
+                 details={"reason": reason, "revisions": [revision.number for revision in document.revisions]})
+    db.session.commit()
+    log.info("legal hold %s: document=%s user=%s", "placed" if enabled else "released", document.id, user.username)
+    return document

@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "document:read": frozenset({"officer", "auditor", "service", "admin"}),
     "document:verify": frozenset({"officer", "auditor", "service", "admin"}),
     "verification:create": frozenset({"auditor"}),
+    "document:legal-hold": frozenset({"auditor", "admin"}),
 }
 
 

@@ -25,8 +25,9 @@ FIELD_LABELS = {
     "cursor": {"en": "cursor", "bn": "কার্সর"},
     "limit": {"en": "limit", "bn": "সংখ্যার সীমা"},
     "level": {"en": "signature level", "bn": "স্বাক্ষরের স্তর"},
-    "reason": {"en": "reason", "bn": "স্বাক্ষরের কারণ"},
+    "reason": {"en": "reason", "bn": "কারণ"},
     "location": {"en": "location", "bn": "স্বাক্ষরের স্থান"},
+    "hold": {"en": "legal hold", "bn": "আইনগত সংরক্ষণাদেশ"},
     "request": {"en": "request body", "bn": "অনুরোধের বডি"},
     "Idempotency-Key": {"en": "Idempotency-Key header", "bn": "Idempotency-Key হেডার"},
 }

@@ -12,6 +12,7 @@ import uuid
 from datetime import date, datetime, timezone
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -101,6 +102,8 @@ class Document(db.Model):
     meeting_date: Mapped[date | None] = mapped_column(Date)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # Mirrors the object-lock legal hold on every stored version of the document.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     current_revision_id: Mapped[str | None] = mapped_column(
         ForeignKey("revisions.id", use_alter=True, name="fk_documents_current_revision")
     )

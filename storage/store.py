@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import certifi
@@ -226,13 +227,20 @@ class ObjectStore:
                     ) from exc
 
     def put(
-        self, key: str, data: bytes, *, sha256: str, content_type: str = "application/pdf"
+        self,
+        key: str,
+        data: bytes,
+        *,
+        sha256: str,
+        content_type: str = "application/pdf",
+        retention_days: int | None = None,
     ) -> StoredObject:
         """Upload ``data`` as a new version of ``key`` and return that version.
 
         ``sha256`` is the caller's hex digest of ``data``. It is sent as
         x-amz-checksum-sha256, so the store rejects bytes altered in transit and
         ChecksumMismatch is raised. No user metadata is stored.
+        ``retention_days`` replaces the policy's period for this version.
         """
         checksum = _sha256_base64(sha256)
         if len(data) > MAX_PART_SIZE:
@@ -242,7 +250,7 @@ class ObjectStore:
         if self.object_lock and self.retention is not None:
             # Provisional: a GOVERNANCE version can still be deleted with the bypass
             # header if the caller's database commit fails.
-            retention = Retention(GOVERNANCE, _retain_until(self.retention.days))
+            retention = Retention(GOVERNANCE, _retain_until(retention_days or self.retention.days))
 
         with translated_errors(bucket=self.bucket, key=key, sha256=sha256):
             result = self.client.put_object(
@@ -391,6 +399,40 @@ class ObjectStore:
             finally:
                 response.close()
                 response.release_conn()
+
+    def set_legal_hold(self, key: str, version_id: str, enabled: bool) -> None:
+        """Place or release an object-lock legal hold on exactly that version.
+
+        While a hold is on, the store refuses to delete the version whatever its
+        retention says.
+        """
+        if not self.object_lock:
+            raise ValueError("legal holds need a bucket with object lock")
+        with translated_errors(bucket=self.bucket, key=key, version_id=version_id):
+            if enabled:
+                self.client.enable_object_legal_hold(self.bucket, key, version_id=version_id)
+            else:
+                self.client.disable_object_legal_hold(self.bucket, key, version_id=version_id)
+        logger.info("legal hold %s: bucket=%s key=%s version_id=%s",
+                    "placed" if enabled else "released", self.bucket, key, version_id)
+
+    def legal_hold(self, key: str, version_id: str) -> bool:
+        """Return whether a legal hold is on for exactly that version."""
+        with translated_errors(bucket=self.bucket, key=key, version_id=version_id):
+            return self.client.is_object_legal_hold_enabled(self.bucket, key, version_id=version_id)
+
+    def retention_of(self, key: str, version_id: str) -> Retention | None:
+        """Return the object-lock retention of exactly that version, or None."""
+        with translated_errors(bucket=self.bucket, key=key, version_id=version_id):
+            return self._get_retention(StoredObject(key, version_id, "0" * 64, 0))
+
+    def all_versions(self, prefix: str = "") -> Iterator[tuple[str, str | None]]:
+        """Yield (key, version id) of every stored version under ``prefix``; delete markers are skipped."""
+        with translated_errors(bucket=self.bucket):
+            for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True,
+                                                 include_version=self.versioning):
+                if not item.is_delete_marker:
+                    yield item.object_name, item.version_id
 
     def object_versions(self, key: str) -> list[str]:
         """Return the version ids stored under exactly ``key``, newest first.

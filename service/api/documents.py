@@ -204,6 +204,20 @@ def create_signature(document_id: str) -> tuple[dict, int]:
     }, 201
 
 
+@bp.put("/documents/<document_id>/legal-hold")
+@require_permission("document:legal-hold")
+def put_legal_hold(document_id: str) -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("hold"), bool):
+        raise invalid_field("hold", "send a JSON object with \"hold\": true or false",
+                            "\"hold\": true অথবা false সহ একটি JSON অবজেক্ট পাঠান")
+    reason = body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
+        raise invalid_field("reason", "a text of at most 500 characters", "সর্বোচ্চ ৫০০ অক্ষরের লেখা")
+    document = archive.set_legal_hold(document_id, g.user, body["hold"], reason)
+    return document_dict(document, detailed=True)
+
+
 # Response headers that carry the verification result of a content download.
 VERIFICATION_HEADERS = {
     "fixity": "Dolil-Fixity",

@@ -98,6 +98,7 @@ def _schemas() -> dict:
             "memo_number": {"type": ["string", "null"], "description": "normalised to ASCII digits"},
             "document_date": {"type": ["string", "null"], "format": "date"},
             "meeting_date": {"type": ["string", "null"], "format": "date"},
+            "legal_hold": {"type": "boolean"},
             "created_by": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
             "revision": {"type": "integer", "description": "number of the current revision"},
@@ -287,6 +288,24 @@ def build_openapi() -> dict:
                             },
                         }}}},
                         **_problem_responses(401, 403, 404, 409, 422, 500, 503),
+                    },
+                },
+            },
+            "/documents/{document_id}/legal-hold": {
+                "put": {
+                    "summary": "Place or release the legal hold on every stored version",
+                    "description": _roles("document:legal-hold")
+                    + " While held, the object store refuses to delete any version, whatever its retention.",
+                    "parameters": [document_id],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["hold"],
+                        "properties": {"hold": {"type": "boolean"}, "reason": {"type": "string", "maxLength": 500}},
+                    }}}},
+                    "responses": {
+                        "200": {"description": "the document",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Document"}}}},
+                        **_problem_responses(401, 403, 404, 422, 503),
                     },
                 },
             },

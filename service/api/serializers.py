@@ -70,6 +70,7 @@ def document_dict(document: Document, *, detailed: bool = False) -> dict:
         "meeting_date": iso(document.meeting_date),
         "created_by": document.created_by.username,
         "created_at": iso(document.created_at),
+        "legal_hold": document.legal_hold,
         "revision": current.number if current else None,
         "sha256": current.sha256 if current else None,
         "size": current.size if current else None,
