@@ -18,6 +18,7 @@ tokens_cli = AppGroup("tokens", help="Issue API tokens.")
 credentials_cli = AppGroup("credentials", help="Register signing credentials.")
 storage_cli = AppGroup("storage", help="Prepare the object store.")
 audit_cli = AppGroup("audit", help="Check the audit log.")
+fixity_cli = AppGroup("fixity", help="Audit the stored bytes against their recorded SHA-256.")
 
 
 def _user_or_fail(username: str) -> User:
@@ -119,6 +120,63 @@ def init_storage() -> None:
     click.echo(f"bucket {store.bucket} is ready")
 
 
+@fixity_cli.command("check")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Check at most this many revisions in this run; the next run continues after them.")
+@click.option("--restart", is_flag=True, help="Start again from the first revision.")
+def fixity_check(limit: int | None, restart: bool) -> None:
+    """Re-hash stored revisions and record each result; exits 1 when any failed."""
+    from storage import StorageError
+
+    from .preservation import check_fixity
+
+    def progress(checked: int, revision) -> None:
+        if checked % 100 == 0:
+            click.echo(f"checked {checked} revisions (last: document {revision.document_id} revision {revision.number})")
+
+    try:
+        result = check_fixity(limit, restart=restart, progress=progress)
+    except StorageError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"checked {result.checked} revisions: {len(result.mismatched)} mismatched, {len(result.missing)} missing"
+               + ("; the next run starts from the first revision" if result.wrapped else ""))
+    for revision in result.mismatched:
+        click.echo(f"MISMATCH document {revision.document_id} revision {revision.number} key {revision.object_key}")
+    for revision in result.missing:
+        click.echo(f"MISSING document {revision.document_id} revision {revision.number} key {revision.object_key}")
+    if result.mismatched or result.missing:
+        raise SystemExit(1)
+
+
+@storage_cli.command("reconcile")
+@click.option("--discard", is_flag=True, help="Delete orphaned versions whose retention allows it.")
+@click.option("--min-age-minutes", type=click.IntRange(min=0), default=60, show_default=True,
+              help="Leave versions younger than this alone: their upload may still be committing.")
+def reconcile_storage(discard: bool, min_age_minutes: int) -> None:
+    """List object versions without a revision row, and rows without an object; exits 1 on any."""
+    from datetime import timedelta
+
+    from storage import StorageError
+
+    from .preservation import reconcile
+
+    try:
+        result = reconcile(discard=discard, min_age=timedelta(minutes=min_age_minutes))
+    except StorageError as error:
+        raise click.ClickException(str(error)) from None
+    for orphan in result.orphans:
+        state = "discarded" if orphan in result.discarded else "kept"
+        click.echo(f"ORPHAN {orphan.key} version {orphan.version_id} ({state})")
+    for orphan, reason in result.kept:
+        click.echo(f"KEPT {orphan.key} version {orphan.version_id}: {reason}")
+    for revision in result.missing:
+        click.echo(f"MISSING document {revision.document_id} revision {revision.number} key {revision.object_key}")
+    click.echo(f"{len(result.orphans)} orphaned versions, {len(result.discarded)} discarded, "
+               f"{len(result.missing)} missing objects, {result.skipped_recent} recent versions skipped")
+    if result.orphans and len(result.discarded) < len(result.orphans) or result.missing:
+        raise SystemExit(1)
+
+
 @audit_cli.command("verify")
 def verify_audit() -> None:
     """Check the hash chain of the audit log."""
@@ -131,5 +189,5 @@ def verify_audit() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (users_cli, tokens_cli, credentials_cli, storage_cli, audit_cli):
+    for group in (users_cli, tokens_cli, credentials_cli, storage_cli, audit_cli, fixity_cli):
         app.cli.add_command(group)

@@ -10,6 +10,7 @@ from .store import (
     ObjectStore,
     RetentionPolicy,
     StoredObject,
+    VersionInfo,
     make_client,
     new_object_key,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "StorageError",
     "StorageUnavailable",
     "StoredObject",
+    "VersionInfo",
     "make_client",
     "new_object_key",
 ]

@@ -58,6 +58,16 @@ class StoredObject:
 
 
 @dataclass(frozen=True)
+class VersionInfo:
+    """One stored version as listed by the store."""
+
+    key: str
+    version_id: str | None
+    size: int
+    last_modified: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class RetentionPolicy:
     """Object lock retention applied to every stored version: a mode and a period in days."""
 
@@ -426,13 +436,13 @@ class ObjectStore:
         with translated_errors(bucket=self.bucket, key=key, version_id=version_id):
             return self._get_retention(StoredObject(key, version_id, "0" * 64, 0))
 
-    def all_versions(self, prefix: str = "") -> Iterator[tuple[str, str | None]]:
-        """Yield (key, version id) of every stored version under ``prefix``; delete markers are skipped."""
+    def all_versions(self, prefix: str = "") -> Iterator[VersionInfo]:
+        """Yield every stored version under ``prefix``; delete markers are skipped."""
         with translated_errors(bucket=self.bucket):
             for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True,
                                                  include_version=self.versioning):
                 if not item.is_delete_marker:
-                    yield item.object_name, item.version_id
+                    yield VersionInfo(item.object_name, item.version_id, item.size, item.last_modified)
 
     def object_versions(self, key: str) -> list[str]:
         """Return the version ids stored under exactly ``key``, newest first.

@@ -1,0 +1,154 @@
+"""Preservation jobs run from the CLI: fixity audits and reconciliation of the
+object store with the database.
+
+A revision whose stored bytes no longer match its SHA-256, or whose object is
+missing, is recorded as a failed verification and an audit event. Its document
+then shows the failure as its last verification, and reads of it keep being
+refused with ``fixity_mismatch`` or ``stored_object_missing``; nothing is
+deleted or repaired automatically, because the archive cannot tell which copy
+is authentic without a person looking at it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from storage import ObjectNotFound, StorageError, StoredObject
+
+from .audit import record_event
+from .components import components
+from .extensions import db
+from .models import JobCursor, Revision, Verification, as_utc
+
+log = logging.getLogger(__name__)
+
+FIXITY_JOB = "fixity"
+OBJECT_PREFIX = "documents/"
+
+
+@dataclass
+class FixityResult:
+    checked: int = 0
+    mismatched: list[Revision] = field(default_factory=list)
+    missing: list[Revision] = field(default_factory=list)
+    wrapped: bool = False
+
+
+def check_fixity(limit: int | None = None, *, restart: bool = False,
+                 progress: Callable[[int, Revision], None] | None = None) -> FixityResult:
+    """Re-hash stored revisions in id order, continuing where the previous run stopped.
+
+    At most ``limit`` revisions are checked per run; the position is kept in
+    the database, so a run that is interrupted or limited resumes. After the
+    last revision the next run starts from the first again.
+    """
+    store = components().store
+    cursor = db.session.get(JobCursor, FIXITY_JOB) or JobCursor(name=FIXITY_JOB, position="")
+    if restart:
+        cursor.position = ""
+    db.session.add(cursor)
+
+    query = db.select(Revision).where(Revision.id > cursor.position).order_by(Revision.id)
+    if limit is not None:
+        query = query.limit(limit)
+    revisions = list(db.session.execute(query).scalars())
+    result = FixityResult(wrapped=limit is None or len(revisions) < limit)
+
+    for revision in revisions:
+        outcome, actual = _check_revision(store, revision)
+        result.checked += 1
+        if outcome == "mismatch":
+            result.mismatched.append(revision)
+        elif outcome == "missing":
+            result.missing.append(revision)
+        if outcome != "ok":
+            db.session.add(Verification(document_id=revision.document_id, revision_id=revision.id,
+                                        fixity_ok=False, actual_sha256=actual))
+        record_event("fixity.check", outcome, document_id=revision.document_id,
+                     details={"revision": revision.number, "expected_sha256": revision.sha256, "actual_sha256": actual})
+        cursor.position = revision.id
+        # Commit per revision, so an interrupted run keeps what it checked.
+        db.session.commit()
+        if progress is not None:
+            progress(result.checked, revision)
+
+    if result.wrapped:
+        cursor.position = ""
+        db.session.commit()
+    log.info("fixity run: checked=%d mismatched=%d missing=%d", result.checked, len(result.mismatched),
+             len(result.missing))
+    return result
+
+
+def _check_revision(store, revision: Revision) -> tuple[str, str | None]:
+    try:
+        data = store.get(revision.object_key, revision.version_id)
+    except ObjectNotFound:
+        log.error("fixity: object missing: document=%s revision=%d key=%s version=%s",
+                  revision.document_id, revision.number, revision.object_key, revision.version_id)
+        return "missing", None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != revision.sha256:
+        log.error("fixity: mismatch: document=%s revision=%d expected=%s actual=%s",
+                  revision.document_id, revision.number, revision.sha256, actual)
+        return "mismatch", actual
+    return "ok", actual
+
+
+@dataclass
+class ReconcileResult:
+    orphans: list[StoredObject] = field(default_factory=list)
+    discarded: list[StoredObject] = field(default_factory=list)
+    kept: list[tuple[StoredObject, str]] = field(default_factory=list)
+    missing: list[Revision] = field(default_factory=list)
+    skipped_recent: int = 0
+
+
+def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1)) -> ReconcileResult:
+    """Compare the stored versions with the revision rows.
+
+    Orphans are versions without a row: left by a process that died between
+    the object write and the database commit. Versions younger than
+    ``min_age`` are skipped, because their upload may still be committing.
+    With ``discard`` an orphan is deleted where its retention allows; a locked
+    one is kept and reported. Missing objects are rows without a version.
+    """
+    store = components().store
+    known = {(revision.object_key, revision.version_id): revision
+             for revision in db.session.execute(db.select(Revision)).scalars()}
+    seen: set[tuple[str, str | None]] = set()
+    result = ReconcileResult()
+    cutoff = datetime.now(timezone.utc) - min_age
+
+    for version in store.all_versions(OBJECT_PREFIX):
+        identity = (version.key, version.version_id)
+        seen.add(identity)
+        if identity in known:
+            continue
+        if version.last_modified is not None and as_utc(version.last_modified) > cutoff:
+            result.skipped_recent += 1
+            continue
+        orphan = StoredObject(version.key, version.version_id, "0" * 64, version.size)
+        result.orphans.append(orphan)
+        if not discard:
+            continue
+        try:
+            store.discard(orphan)
+        except StorageError as error:
+            result.kept.append((orphan, str(error)))
+            continue
+        result.discarded.append(orphan)
+        record_event("storage.orphan_discarded", "success", details={"key": orphan.key, "version_id": orphan.version_id})
+
+    result.missing = [revision for identity, revision in known.items() if identity not in seen]
+    for revision in result.missing:
+        log.error("reconcile: object missing: document=%s revision=%d key=%s", revision.document_id,
+                  revision.number, revision.object_key)
+    db.session.commit()
+    log.info("reconcile: orphans=%d discarded=%d kept=%d missing=%d skipped_recent=%d", len(result.orphans),
+             len(result.discarded), len(result.kept), len(result.missing), result.skipped_recent)
+    return result
