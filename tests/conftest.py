@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from config import Settings
 
-pytest_plugins = ["tests.fixtures.seaweedfs", "tests.fixtures.pki"]
+pytest_plugins = ["tests.fixtures.seaweedfs", "tests.fixtures.pki", "tests.fixtures.softhsm", "tests.fixtures.testpki"]
 
 @pytest.fixture(scope="session")
 def archive_bucket() -> str:

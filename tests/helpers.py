@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
+
+import pytest
 
 from flask.testing import FlaskClient
 
@@ -29,3 +32,18 @@ def upload(client: FlaskClient, token: str, path: Path | None = None, *, data: b
         content = data if data is not None else path.read_bytes()
         form["file"] = (io.BytesIO(content), filename or (path.name if path else "upload.pdf"))
     return client.post("/api/v1/documents", data=form, headers=bearer(token), content_type="multipart/form-data")
+
+
+REQUIRE_TOOLS_VARIABLE = "DOLIL_TEST_REQUIRE_TOOLS"
+
+
+def tools_required() -> bool:
+    """Return whether a missing system tool must fail the run instead of skipping (CI sets it)."""
+    return os.environ.get(REQUIRE_TOOLS_VARIABLE) == "1"
+
+
+def skip_unless_required(reason: str) -> None:
+    """Skip the test for a missing system tool, or fail it when tools are required."""
+    if tools_required():
+        pytest.fail(f"{reason} ({REQUIRE_TOOLS_VARIABLE}=1)")
+    pytest.skip(reason)
