@@ -67,6 +67,10 @@ class Settings:
     intermediates_dir: Path | None = None
     revocation_mode: str = "hard-fail"
     validation_policy_name: str = "default"
+    # Path of a TOML validation policy (see policies/default.toml). When set, it
+    # replaces trust_anchors_dir, intermediates_dir, revocation_mode and
+    # validation_policy_name for validation and for the signer check.
+    validation_policy: str | None = None
     tsa_url: str | None = None
     signing_level: str = "B-B"
 
@@ -101,6 +105,10 @@ class Settings:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigurationError("DOLIL_" + name.upper(), "must be a positive number of days")
+        if self.validation_policy is not None and not Path(self.validation_policy).is_file():
+            raise ConfigurationError(
+                "DOLIL_VALIDATION_POLICY", f"{self.validation_policy!r} is not a readable policy file"
+            )
         if self.signing_level != "B-B" and not self.tsa_url:
             raise ConfigurationError(
                 "DOLIL_SIGNING_LEVEL", f"{self.signing_level} needs a timestamp service (DOLIL_TSA_URL)"

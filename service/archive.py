@@ -38,6 +38,7 @@ from .models import (
     new_id,
 )
 from .problems import ApiProblem
+from .signing_order import check_next_signature
 
 log = logging.getLogger(__name__)
 
@@ -335,9 +336,18 @@ def _load_signer(credential: SigningCredential):
     return load_pkcs12_signer(location, passphrase)
 
 
-def sign_document(document_id: str, user: User, profile: SigningProfile) -> tuple[Signature, ValidationReport]:
-    """Sign the current revision with the user's credential and store the result as a new revision."""
+def sign_document(document_id: str, user: User, profile: SigningProfile,
+                  role: str | None = None) -> tuple[Signature, ValidationReport]:
+    """Sign the current revision with the user's credential and store the result as a new revision.
+
+    ``role`` is the signer's role in the document kind's signing order; by
+    default the next role that has not signed.
+    """
     document = get_document(document_id)
+    # NOTE: the first signature of minutes should be a certification signature
+    # with DocMDP permissions allowing later signatures; sign_pdf cannot certify
+    # yet, so only the order of roles is enforced.
+    role, _certify = check_next_signature(document, user, role)
     credential = _signing_credential(user)
     revision = document.current_revision
     data, digest = _read_revision(document, revision, user)
@@ -347,7 +357,7 @@ def sign_document(document_id: str, user: User, profile: SigningProfile) -> tupl
 
     signer = _load_signer(credential)
     parts = components()
-    signed = sign_pdf(data, signer, profile, timestamper=parts.timestamper)
+    signed = sign_pdf(data, signer, profile, timestamper=parts.timestamper, policy=parts.policy)
     signed_digest = sha256_hex(signed)
 
     # Validate before storing: a signature the archive itself would not accept
@@ -378,6 +388,7 @@ def sign_document(document_id: str, user: User, profile: SigningProfile) -> tupl
         document_id=document.id,
         revision=new_revision,
         field_name=own.field_name,
+        role=role,
         signer_subject=own.signer_subject,
         signer_issuer=own.signer_issuer,
         signer_serial=own.signer_serial,
@@ -400,6 +411,7 @@ def sign_document(document_id: str, user: User, profile: SigningProfile) -> tupl
                 "revision": new_revision.number,
                 "sha256": signed_digest,
                 "field": own.field_name,
+                "role": role,
                 "signer_serial": own.signer_serial,
                 "level": own.level,
                 "indication": own.indication,

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from flask import current_app
 
-from config import Settings
+from config import ConfigurationError, Settings
+from signing.policy import InvalidPolicyFile, load_policy
 from signing.validation import ValidationPolicy, ValidationReport, load_certificates
 from storage import ObjectStore, RetentionPolicy, StorageUnavailable, make_client
 
@@ -108,6 +109,19 @@ class Components:
 
     @cached_property
     def policy(self) -> ValidationPolicy:
+        """The validation policy, also used to check a signer's certificate before signing.
+
+        Read from the DOLIL_VALIDATION_POLICY file when it is set, otherwise built
+        from the trust directory and revocation settings, without fetching.
+        """
+        if self.settings.validation_policy:
+            try:
+                policy = load_policy(Path(self.settings.validation_policy))
+            except InvalidPolicyFile as error:
+                raise ConfigurationError("DOLIL_VALIDATION_POLICY", str(error)) from error
+            log.info("validation policy %s loaded from %s", policy.name, self.settings.validation_policy)
+            return policy
+
         anchors = load_certificates(self.trust_anchors_dir) if self.trust_anchors_dir.is_dir() else ()
         if not anchors:
             log.warning("no trust anchors found in %s: every signature will be reported untrusted", self.trust_anchors_dir)

@@ -55,6 +55,10 @@ STATUS_BY_CODE = {
     "signing_credential_unavailable": 500,
     "signer_certificate_rejected": 422,
     "document_not_signable": 409,
+    "signing_complete": 409,
+    "signature_role_taken": 409,
+    "signature_out_of_order": 409,
+    "duplicate_signer": 409,
     "signing_failed": 500,
     "timestamp_unavailable": 503,
     # The store returned bytes that differ from what was archived: a server-side
@@ -146,6 +150,13 @@ CERTIFICATE_REJECTION_TEXT = {
         "সার্টিফিকেটটি অস্বীকার-অযোগ্য (non-repudiation) স্বাক্ষরের জন্য ইস্যু করা হয়নি",
     ),
     "revoked": ("the certificate is revoked", "সার্টিফিকেট বাতিলকৃত"),
+    "untrusted": ("the certificate does not chain to a trusted root", "সার্টিফিকেটটি কোনো বিশ্বস্ত রুট সার্টিফিকেটের সঙ্গে যুক্ত নয়"),
+    "revocation_unknown": (
+        "its revocation status could not be checked",
+        "সার্টিফিকেটটি বাতিল কি না তা যাচাই করা যায়নি",
+    ),
+    "weak_key": ("its key is too short for the validation policy", "এর কী যাচাই নীতির তুলনায় দুর্বল"),
+    "weak_algorithm": ("its algorithm is not allowed by the validation policy", "এর অ্যালগরিদম যাচাই নীতিতে অনুমোদিত নয়"),
 }
 
 

@@ -40,7 +40,7 @@ def worst_indication(indications: list[str] | tuple[str, ...]) -> str:
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return [_json_value(item) for item in value]
     if isinstance(value, dict):
         return {key: _json_value(item) for key, item in value.items()}
@@ -73,8 +73,20 @@ class SignatureReport:
     changes: tuple[str, ...]
     chain: tuple[str, ...]
     revocation: dict = field(default_factory=dict)
-    """Keys ``mode``, ``checked``, ``status`` (good, revoked, unknown, not_checked) and ``note``."""
+    """Keys ``mode``, ``checked``, ``status`` (good, revoked, unknown, not_checked), ``note``,
+    ``revoked_at`` and ``reason`` (None unless revoked), and ``evidence``: the CRLs and OCSP
+    responses about the signer's certificate, each with ``source`` (embedded or fetched),
+    ``type`` (OCSP or CRL), ``issued_at`` and ``status``."""
     warnings: tuple[str, ...] = ()
+    poe_time: datetime | None = None
+    """Earliest time at which a validated time-stamp proves that the signature existed.
+
+    None when no time-stamp proves anything earlier than the validation time. For a
+    B-LTA signature this may come from a document time-stamp."""
+    timestamps: tuple[dict, ...] = ()
+    """Signature time-stamp and later document time-stamps: ``type`` (signature or
+    document), ``time`` (genTime), ``tsa``, and for document time-stamps ``field_name``
+    and ``revision``."""
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dictionary with datetimes as ISO 8601 in UTC."""

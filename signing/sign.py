@@ -3,17 +3,23 @@
 The signature is invisible, uses SHA-256 and the ``ETSI.CAdES.detached``
 subfilter, and is appended after the existing bytes, so the input is a prefix
 of the output and signatures already in the document stay valid.
+
+Levels (ETSI EN 319 142-1): B-B is the CMS signature alone. B-T adds a signature
+time-stamp. B-LT also stores the certificates, CRLs and OCSP responses of the
+signer's path and of the time-stamping authority in the document security store
+(DSS). B-LTA then adds a document time-stamp over everything, which later
+validators use as proof of existence of the signature and of that data.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
-from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -23,6 +29,8 @@ from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko_certvalidator.context import ValidationContext
+from pyhanko_certvalidator.errors import PathError, ValidationError
 
 from signing.errors import (
     InvalidDocument,
@@ -32,6 +40,9 @@ from signing.errors import (
     SigningProfileError,
     TimestampFailed,
 )
+from signing.fetching import open_fetcher_backend
+from signing.policy import ValidationPolicy
+from signing.signer_check import check_signer_certificate, check_signer_chain
 
 __all__ = ["LEVELS", "SigningProfile", "check_signer_certificate", "sign_pdf"]
 
@@ -40,7 +51,8 @@ logger = logging.getLogger(__name__)
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 """PAdES baseline levels (ETSI EN 319 142-1) that a profile may name."""
 
-_SUPPORTED_LEVELS = ("B-B", "B-T")
+# Levels whose validation data comes from a validation context built from the policy.
+_LONG_TERM_LEVELS = ("B-LT", "B-LTA")
 
 # Space reserved for the CMS SignedData, in DER bytes. The signed attributes,
 # algorithm identifiers and ASN.1 framing of a PAdES B-B signature took 471
@@ -58,7 +70,7 @@ class SigningProfile:
     """Options for one signature."""
 
     level: str = "B-B"
-    """PAdES baseline level, one of :data:`LEVELS`. Only B-B and B-T can be produced so far."""
+    """PAdES baseline level, one of :data:`LEVELS`."""
     reason: str | None = None
     location: str | None = None
     field_name: str | None = None
@@ -73,93 +85,61 @@ class SigningProfile:
             )
 
 
-def check_signer_certificate(cert: asn1_x509.Certificate, *, at: datetime | None = None) -> None:
-    """Check that a certificate may create a signature at the aware datetime ``at`` (default: now).
-
-    The certificate must be within its validity period and its key usage
-    extension must include nonRepudiation (contentCommitment). Raises
-    :class:`~signing.errors.SignerCertificateRejected` with ``reason``
-    ``"not_yet_valid"``, ``"expired"`` or ``"key_usage"``.
-    """
-    # TODO: check the chain to a trust anchor and the revocation status too.
-    # pyHanko 0.38 signs with a revoked certificate without complaint.
-    if at is None:
-        at = datetime.now(timezone.utc)
-    elif at.tzinfo is None:
-        raise ValueError("at must be a timezone-aware datetime")
-    serial_number = cert.serial_number
-    subject = cert.subject.human_friendly
-    validity = cert["tbs_certificate"]["validity"]
-    not_before = validity["not_before"].native
-    not_after = validity["not_after"].native
-
-    if at < not_before:
-        raise SignerCertificateRejected(
-            "not_yet_valid",
-            f"certificate of {subject} is valid from {not_before.isoformat()}",
-            serial_number,
-        )
-    if at > not_after:
-        raise SignerCertificateRejected(
-            "expired",
-            f"certificate of {subject} expired on {not_after.isoformat()}",
-            serial_number,
-        )
-
-    key_usage = cert.key_usage_value
-    if key_usage is None or "non_repudiation" not in key_usage.native:
-        present = "none" if key_usage is None else ", ".join(sorted(key_usage.native))
-        raise SignerCertificateRejected(
-            "key_usage",
-            f"certificate of {subject} lacks the nonRepudiation key usage (present: {present})",
-            serial_number,
-        )
-
-
 def sign_pdf(
     data: bytes,
     signer: Signer,
     profile: SigningProfile,
     *,
     timestamper: TimeStamper | None = None,
+    policy: ValidationPolicy | None = None,
+    at: datetime | None = None,
 ) -> bytes:
     """Sign ``data`` and return the signed PDF as new bytes.
 
-    With a ``timestamper`` the signature gets a signature time-stamp, which
-    makes it PAdES B-T even when ``profile.level`` is B-B. Level B-T without a
-    timestamper, and levels B-LT and B-LTA, raise
-    :class:`~signing.errors.SigningProfileError`.
+    Before signing, the signer's certificate is checked at ``at`` (an aware
+    datetime, default now). Its validity period and nonRepudiation key usage
+    are always checked. With a ``policy``, the path to the policy's trust
+    anchors, the policy's algorithm rules and key usages, and revocation under
+    the policy's revocation mode and fetching rules are checked as well (see
+    :func:`signing.signer_check.check_signer_chain`). ``at`` also sets the time
+    for which the embedded validation data is collected. pyHanko still writes the
+    current time as the claimed signing time.
 
-    Runs pyHanko's event loop with ``asyncio.run``, so it must not be called
+    With a ``timestamper`` the signature gets a signature time-stamp, which
+    makes it PAdES B-T even when ``profile.level`` is B-B. Levels B-T, B-LT and
+    B-LTA need a timestamper, and B-LT and B-LTA need a ``policy``; otherwise
+    :class:`~signing.errors.SigningProfileError` is raised.
+
+    Runs its own event loop with ``asyncio.run``, so it must not be called
     from a coroutine. Raises only :class:`~signing.errors.SigningError`
-    subclasses.
+    subclasses: :class:`~signing.errors.SignerCertificateRejected` when the
+    certificate fails a check, and nothing is signed then.
     """
+    if at is not None and at.utcoffset() is None:
+        raise ValueError("at must be a timezone-aware datetime")
     if signer.signing_cert is None:
         raise SignerCertificateRejected("missing", "the signer has no certificate")
-    check_signer_certificate(signer.signing_cert)
-
-    # TODO: B-LT and B-LTA need a validation context with revocation sources
-    # and a document time-stamp.
-    if profile.level not in _SUPPORTED_LEVELS:
-        raise SigningProfileError("level", profile.level, "not supported yet (supported: B-B, B-T)")
-    if profile.level == "B-T" and timestamper is None:
+    if profile.level != "B-B" and timestamper is None:
         raise SigningProfileError("level", profile.level, "a timestamper is required")
-
-    bytes_reserved = _estimate_bytes_reserved(signer, with_timestamp=timestamper is not None)
-    try:
-        signed, field_name = _sign_once(data, signer, profile, timestamper, bytes_reserved)
-    except _ReservationTooSmall as exc:
-        logger.warning(
-            "%d hex digits reserved for the signature were not enough, signing again with pyHanko's estimate: %s",
-            bytes_reserved,
-            exc,
+    if profile.level in _LONG_TERM_LEVELS and policy is None:
+        raise SigningProfileError(
+            "level", profile.level, "a validation policy is required to collect the validation data"
         )
-        signed, field_name = _sign_once(data, signer, profile, timestamper, None)
+    check_signer_certificate(signer.signing_cert, at=at)
+    if policy is None:
+        # NOTE: without a policy the path to a trust anchor and revocation are not
+        # checked, so a revoked certificate can still sign at B-B and B-T.
+        logger.warning(
+            "signing without a validation policy: the signer certificate's path and "
+            "revocation status are not checked"
+        )
+
+    signed, field_name = asyncio.run(_sign(data, signer, profile, timestamper, policy, at))
 
     logger.info(
         "signed PDF: field %s, level %s, signer serial %x, input sha256 %s, output sha256 %s",
         field_name,
-        "B-T" if timestamper is not None else "B-B",
+        _produced_level(profile, timestamper),
         signer.signing_cert.serial_number,
         hashlib.sha256(data).hexdigest(),
         hashlib.sha256(signed).hexdigest(),
@@ -167,18 +147,75 @@ def sign_pdf(
     return signed
 
 
+def _produced_level(profile: SigningProfile, timestamper: TimeStamper | None) -> str:
+    if profile.level == "B-B" and timestamper is not None:
+        return "B-T"
+    return profile.level
+
+
+async def _sign(
+    data: bytes,
+    signer: Signer,
+    profile: SigningProfile,
+    timestamper: TimeStamper | None,
+    policy: ValidationPolicy | None,
+    at: datetime | None,
+) -> tuple[bytes, str]:
+    """Check the signer's path when a policy is given, then sign; return output and field name."""
+    if policy is None:
+        return await _sign_with_fallback(data, signer, profile, timestamper, None)
+
+    async with open_fetcher_backend(policy) as (backend, record):
+        context = await check_signer_chain(
+            signer.signing_cert,
+            signer.cert_registry,
+            policy,
+            backend if record is not None else None,
+            at=at,
+        )
+        long_term = context if profile.level in _LONG_TERM_LEVELS else None
+        return await _sign_with_fallback(data, signer, profile, timestamper, long_term, policy)
+
+
+async def _sign_with_fallback(
+    data: bytes,
+    signer: Signer,
+    profile: SigningProfile,
+    timestamper: TimeStamper | None,
+    context: ValidationContext | None,
+    policy: ValidationPolicy | None = None,
+) -> tuple[bytes, str]:
+    bytes_reserved = _estimate_bytes_reserved(signer, with_timestamp=timestamper is not None)
+    try:
+        return await _sign_once(data, signer, profile, timestamper, bytes_reserved, context, policy)
+    except _ReservationTooSmall as exc:
+        logger.warning(
+            "%d hex digits reserved for the signature were not enough, signing again with pyHanko's estimate: %s",
+            bytes_reserved,
+            exc,
+        )
+        return await _sign_once(data, signer, profile, timestamper, None, context, policy)
+
+
 class _ReservationTooSmall(Exception):
     """The CMS object did not fit into the space reserved with bytes_reserved."""
 
 
-def _sign_once(
+async def _sign_once(
     data: bytes,
     signer: Signer,
     profile: SigningProfile,
     timestamper: TimeStamper | None,
     bytes_reserved: int | None,
+    context: ValidationContext | None,
+    policy: ValidationPolicy | None,
 ) -> tuple[bytes, str]:
-    """Sign once and return the output and the field name used."""
+    """Sign once and return the output and the field name used.
+
+    With a validation ``context`` (levels B-LT and B-LTA), pyHanko validates the
+    signer's and the time-stamping authority's certificates with it and stores
+    the certificates, CRLs and OCSP responses it used in the DSS.
+    """
     writer = _open_writer(data)
     field_name = profile.field_name or _fresh_field_name(writer.prev)
     if profile.field_name is not None:
@@ -190,13 +227,17 @@ def _sign_once(
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=profile.reason,
         location=profile.location,
+        validation_context=context,
+        embed_validation_info=context is not None,
+        use_pades_lta=profile.level == "B-LTA",
+        signer_key_usage=set(policy.signer_key_usage) if policy is not None else {"non_repudiation"},
     )
     # A new field gets pyHanko's default SigFieldSpec, which has no box and
     # so no appearance: the signature is invisible.
     pdf_signer = PdfSigner(metadata, signer=signer, timestamper=timestamper)
     output = io.BytesIO()
     try:
-        pdf_signer.sign_pdf(writer, bytes_reserved=bytes_reserved, output=output)
+        await pdf_signer.async_sign_pdf(writer, bytes_reserved=bytes_reserved, output=output)
     except PyHankoSigningError as exc:
         # pyHanko 0.38 reports an overflowing reservation only through this message.
         if bytes_reserved is not None and str(exc).startswith(_RESERVATION_TOO_SMALL):
@@ -204,6 +245,12 @@ def _sign_once(
         raise SignatureCreationFailed(str(exc)) from exc
     except TimestampRequestError as exc:
         raise TimestampFailed(str(exc)) from exc
+    except (PathError, ValidationError) as exc:
+        # pyHanko validates the time-stamping authority's certificate with the
+        # validation context of B-LT and B-LTA. The signer's passed check_signer_chain.
+        raise SignatureCreationFailed(
+            f"a certificate could not be validated under the policy: {exc}"
+        ) from exc
     except OSError as exc:
         # The input and output are in memory, so an OSError comes from the
         # time-stamping client's HTTP request.

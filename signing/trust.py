@@ -1,83 +1,39 @@
 """Trust and revocation checks of a PDF signature with pyHanko's AdES validation.
 
-:class:`ValidationSetup` turns a :class:`signing.validation.ValidationPolicy` into
-pyHanko validation specs with its trust anchors and a revocation policy.
-:func:`open_validation_setup` creates one with a fetcher backend that either
-rejects every call (fetching disabled) or connects only to the policy's allowed
-hosts. :func:`evaluate_trust` runs basic, with-time or LTA validation on the CRLs,
+:func:`evaluate_trust` runs basic, with-time or LTA validation on the CRLs,
 OCSP responses and certificates from the document, the policy and, where allowed,
-fetching. It turns pyHanko's result into a sub-indication and a revocation status.
+fetching. It turns pyHanko's result into a sub-indication, the proof of existence
+time and a revocation summary with the revocation data seen.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 
-import aiohttp
-from asn1crypto import cms, crl, ocsp
-from pyhanko.pdf_utils.decode_limits import DecodePurpose
+from asn1crypto import cms
 from pyhanko.sign.ades.report import (
     AdESFailure,
     AdESIndeterminate,
     AdESPassed,
     AdESSubIndic,
 )
-from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY
-from pyhanko.sign.general import (
-    MultivaluedAttributeError,
-    NonexistentAttributeError,
-    find_unique_cms_attribute,
-)
 from pyhanko.sign.validation import ades, generic_cms
-from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.policy_decl import (
-    CertificateFetchingRule,
-    LocalKnowledge,
-    PdfSignatureValidationSpec,
-    RevinfoOnlineFetchingRule,
-    RevocationInfoGatheringSpec,
-    SignatureValidationSpec,
-)
+from pyhanko.sign.validation.policy_decl import LocalKnowledge, RevinfoOnlineFetchingRule
 from pyhanko.sign.validation.status import PdfSignatureStatus
-from pyhanko_certvalidator.context import CertValidationPolicySpec
-from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
-from pyhanko_certvalidator.fetchers.api import FetcherBackend, FetchLimits
-from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
-from pyhanko_certvalidator.policy_decl import (
-    NO_REVOCATION,
-    REQUIRE_REVINFO,
-    CertRevTrustPolicy,
-    RevocationCheckingPolicy,
-)
-from pyhanko_certvalidator.registry import SimpleTrustManager
+from pyhanko_certvalidator.policy_decl import NO_REVOCATION, REQUIRE_REVINFO, RevocationCheckingPolicy
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
+from signing.evidence import EmbeddedRevocationData, embedded_revocation_data, revocation_evidence
+from signing.policy import ValidationPolicy
 from signing.revisions import DocumentFacts, shorten
+from signing.validation_setup import ValidationSetup
 
-if TYPE_CHECKING:
-    # signing.validation imports this module, so the policy class is imported for type hints only.
-    from signing.validation import ValidationPolicy
-
-__all__ = [
-    "ValidationSetup",
-    "build_revocation_summary",
-    "evaluate_trust",
-    "open_validation_setup",
-    "signature_timestamp",
-]
+__all__ = ["build_revocation_summary", "evaluate_trust", "signature_timestamp"]
 
 logger = logging.getLogger(__name__)
-
-# Bounds for fetching when a policy allows it. The per-request timeout is in seconds.
-FETCH_TIMEOUT_SECONDS = 5
-FETCH_LIMITS = FetchLimits(max_requests=50, max_cert_requests=10, max_aia_urls_per_object=3)
 
 # Sub-indications of a strict (revocation data required) run that may be caused by
 # missing or unusable revocation data. pyHanko 0.38 reports a missing CRL or OCSP
@@ -115,114 +71,14 @@ _IMPROVABLE_BY_POE = frozenset(
 # --- certificates, revocation and time-stamps -----------------------------------------
 
 
-class _HostAllowlistConnector(aiohttp.TCPConnector):
-    """TCP connector that rejects connections to hosts outside an allowlist.
-
-    The check runs for every connection, so redirects to other hosts are rejected too.
-    """
-
-    def __init__(self, allowed_hosts: tuple[str, ...], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._allowed_hosts = frozenset(allowed_hosts)
-
-    async def connect(self, req, traces, timeout):
-        host = (req.url.host or "").lower()
-        if host not in self._allowed_hosts:
-            logger.warning("rejected fetch of %s: host %r is not in allowed_hosts", req.url, host)
-            raise aiohttp.ClientConnectionError(f"host {host!r} is not in the policy's allowed_hosts")
-        return await super().connect(req, traces, timeout)
-
-
-class _NoFetcherBackend(FetcherBackend):
-    """Fetcher backend for policies without fetching, so any call to it is a defect."""
-
-    def get_fetchers(self):
-        raise RuntimeError("fetching is disabled by the validation policy")
-
-
 @dataclass
 class _TrustOutcome:
     sub_indication: AdESSubIndic
     status: PdfSignatureStatus | None
     revocation: dict
     warnings: list[str]
-
-
-@dataclass
-class ValidationSetup:
-    """Trust anchors, validation time and fetching rules for validating one document."""
-
-    policy: ValidationPolicy
-    timing: ValidationTimingInfo
-    backend: FetcherBackend
-    online_rule: RevinfoOnlineFetchingRule
-    certificate_rule: CertificateFetchingRule
-
-    def spec(
-        self, revocation: RevocationCheckingPolicy, knowledge: LocalKnowledge
-    ) -> PdfSignatureValidationSpec:
-        cert_policy = CertValidationPolicySpec(
-            trust_manager=SimpleTrustManager.build(trust_roots=list(self.policy.trust_roots)),
-            revinfo_policy=CertRevTrustPolicy(revocation),
-        )
-        return PdfSignatureValidationSpec(
-            signature_validation_spec=SignatureValidationSpec(
-                cert_validation_policy=cert_policy,
-                revinfo_gathering_policy=RevocationInfoGatheringSpec(
-                    online_fetching_rule=self.online_rule,
-                    fetcher_backend=self.backend,
-                    certificate_fetching_rule=self.certificate_rule,
-                ),
-                local_knowledge=knowledge,
-                key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
-            ),
-            diff_policy=DEFAULT_DIFF_POLICY,
-        )
-
-
-@asynccontextmanager
-async def open_validation_setup(
-    policy: ValidationPolicy, now: datetime | None
-) -> AsyncIterator[ValidationSetup]:
-    """Build the validation setup for a policy and close its HTTP session on exit.
-
-    An explicit ``now`` selects point-in-time validation at that time. An HTTP
-    session is opened only when the policy allows fetching.
-    """
-    if now is None:
-        timing = ValidationTimingInfo.now(tz=timezone.utc)
-    else:
-        timing = ValidationTimingInfo(
-            validation_time=now, best_signature_time=now, point_in_time_validation=True
-        )
-
-    session = None
-    if policy.allow_fetching:
-        session = aiohttp.ClientSession(connector=_HostAllowlistConnector(policy.allowed_hosts))
-        backend: FetcherBackend = AIOHttpFetcherBackend(
-            session, per_request_timeout=FETCH_TIMEOUT_SECONDS, limits=FETCH_LIMITS
-        )
-        setup = ValidationSetup(
-            policy=policy,
-            timing=timing,
-            backend=backend,
-            online_rule=RevinfoOnlineFetchingRule.NO_HISTORICAL_FETCH,
-            certificate_rule=CertificateFetchingRule.FOLLOW_ONLINE_RULE,
-        )
-    else:
-        setup = ValidationSetup(
-            policy=policy,
-            timing=timing,
-            backend=_NoFetcherBackend(),
-            online_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY,
-            certificate_rule=CertificateFetchingRule.NEVER_FETCH,
-        )
-
-    try:
-        yield setup
-    finally:
-        if session is not None:
-            await session.close()
+    poe_time: datetime | None = None
+    """Earliest time at which a validated time-stamp proves the signature existed."""
 
 
 async def evaluate_trust(
@@ -233,14 +89,46 @@ async def evaluate_trust(
     The first run requires CRL or OCSP data for every certificate below the anchor.
     If that run fails in a way missing revocation data can explain, a second run
     without revocation checking decides whether revocation was the only problem.
+    The revocation summary lists the CRLs and OCSP responses about the signer's
+    certificate that were embedded or fetched.
     """
+    embedded = embedded_revocation_data(signature, document)
+    outcome = _check_validity_period(await _evaluate(signature, document, setup, embedded), signature, setup)
+    outcome.revocation["evidence"] = revocation_evidence(signature.signer_cert, embedded, setup.record)
+    return outcome
+
+
+async def _evaluate(
+    signature: EmbeddedPdfSignature,
+    document: DocumentFacts,
+    setup: ValidationSetup,
+    embedded: EmbeddedRevocationData,
+) -> _TrustOutcome:
     mode = setup.policy.revocation_mode
-    strict = await _run_ades(signature, document, setup, REQUIRE_REVINFO)
+    strict = await _run_ades(signature, document, setup, embedded, REQUIRE_REVINFO)
     sub = strict.ades_subindic
+    poe_time = _poe_time(strict, setup)
 
     if sub == AdESPassed.OK:
         status = strict.api_status
-        if status is not None and status.revocation_details is not None:
+        details = status.revocation_details if status is not None else None
+        if details is not None and (poe_time is None or poe_time >= details.revocation_date):
+            # pyHanko 0.38's validation with time compares the proof of existence
+            # with the revocation time of the signer's certificate only, and passes
+            # a revoked CA certificate without comparing.
+            if details.ca_revoked:
+                sub = AdESIndeterminate.REVOKED_CA_NO_POE
+            else:
+                sub = AdESIndeterminate.REVOKED_NO_POE
+            note = _revocation_details(status)
+            return _TrustOutcome(
+                sub_indication=sub,
+                status=status,
+                revocation=_revoked_summary(mode, status, note),
+                warnings=[f"{note}, and no time-stamp proves that the signature existed before"],
+                poe_time=poe_time,
+            )
+        if details is not None:
             # Validation with time passes a revoked certificate when the signature
             # time-stamp predates the revocation.
             note = (
@@ -250,8 +138,9 @@ async def evaluate_trust(
             return _TrustOutcome(
                 sub_indication=sub,
                 status=status,
-                revocation=build_revocation_summary(mode, True, "revoked", note),
+                revocation=_revoked_summary(mode, status, note),
                 warnings=[f"certificate revoked after signing: {note}"],
+                poe_time=poe_time,
             )
         return _TrustOutcome(
             sub_indication=sub,
@@ -260,15 +149,15 @@ async def evaluate_trust(
                 mode, True, "good", "CRL or OCSP data shows no certificate in the path revoked"
             ),
             warnings=[],
+            poe_time=poe_time,
         )
     if sub in _REVOKED:
         return _TrustOutcome(
             sub_indication=sub,
             status=strict.api_status,
-            revocation=build_revocation_summary(
-                mode, True, "revoked", _revocation_details(strict.api_status)
-            ),
+            revocation=_revoked_summary(mode, strict.api_status, _revocation_details(strict.api_status)),
             warnings=_failure_warnings(strict),
+            poe_time=poe_time,
         )
     if sub not in _REVOCATION_SENSITIVE:
         return _TrustOutcome(
@@ -276,15 +165,18 @@ async def evaluate_trust(
             status=strict.api_status,
             revocation=_not_evaluated(mode, sub),
             warnings=_failure_warnings(strict),
+            poe_time=poe_time,
         )
 
-    lenient = await _run_ades(signature, document, setup, NO_REVOCATION)
+    lenient = await _run_ades(signature, document, setup, embedded, NO_REVOCATION)
+    poe_time = _poe_time(lenient, setup)
     if lenient.ades_subindic != AdESPassed.OK:
         return _TrustOutcome(
             sub_indication=lenient.ades_subindic,
             status=lenient.api_status,
             revocation=_not_evaluated(mode, lenient.ades_subindic),
             warnings=_failure_warnings(lenient),
+            poe_time=poe_time,
         )
 
     source = (
@@ -299,17 +191,97 @@ async def evaluate_trust(
             status=lenient.api_status,
             revocation=build_revocation_summary(mode, False, "unknown", note),
             warnings=[f"revocation status unknown: {note}"],
+            poe_time=poe_time,
         )
     return _TrustOutcome(
         sub_indication=AdESPassed.OK,
         status=lenient.api_status,
         revocation=build_revocation_summary(mode, False, "not_checked", note),
         warnings=[f"revocation status not checked (soft-fail policy): {note}"],
+        poe_time=poe_time,
     )
 
 
-def build_revocation_summary(mode: str, checked: bool, status: str, note: str) -> dict:
-    return {"mode": mode, "checked": checked, "status": status, "note": note}
+def _check_validity_period(
+    outcome: _TrustOutcome, signature: EmbeddedPdfSignature, setup: ValidationSetup
+) -> _TrustOutcome:
+    """Apply the validity period rules of ETSI EN 319 102-1 that pyHanko 0.38 leaves out.
+
+    A signer's certificate that is outside its validity period at the validation
+    time gives INDETERMINATE/OUT_OF_BOUNDS_NO_POE unless a time-stamp proves that
+    the signature existed within the period. pyHanko 0.38 reports a certificate
+    that is not yet valid as CERTIFICATE_CHAIN_GENERAL_FAILURE, and its validation
+    with time passes an expired certificate whatever the time-stamp's time.
+    """
+    cert = signature.signer_cert
+    tolerance = timedelta(seconds=setup.policy.clock_tolerance_seconds)
+    validation_time = setup.timing.validation_time
+    poe_time = outcome.poe_time
+    not_before = cert.not_valid_before
+    not_after = cert.not_valid_after
+
+    if validation_time + tolerance < not_before:
+        if outcome.sub_indication not in (AdESPassed.OK, AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE):
+            return outcome
+        # NOTE: a time-stamp before notBefore would prove TOTAL_FAILED/NOT_YET_VALID,
+        # but pyHanko stops before validating the time-stamp of such a signature.
+        reason = f"the signer's certificate is valid only from {not_before.isoformat()}"
+    elif validation_time > not_after + tolerance:
+        proven_in_time = poe_time is not None and poe_time <= not_after + tolerance
+        if outcome.sub_indication != AdESPassed.OK or proven_in_time:
+            return outcome
+        proof = f"the time-stamp proves existence at {poe_time.isoformat()}" if poe_time else "no time-stamp"
+        reason = f"the signer's certificate expired at {not_after.isoformat()} and {proof}"
+    else:
+        return outcome
+
+    sub_indication = AdESIndeterminate.OUT_OF_BOUNDS_NO_POE
+    return _TrustOutcome(
+        sub_indication=sub_indication,
+        status=outcome.status,
+        revocation=_not_evaluated(setup.policy.revocation_mode, sub_indication),
+        warnings=[reason],
+        poe_time=poe_time,
+    )
+
+
+def build_revocation_summary(
+    mode: str,
+    checked: bool,
+    status: str,
+    note: str,
+    *,
+    revoked_at: datetime | None = None,
+    reason: str | None = None,
+) -> dict:
+    """Return the ``revocation`` entry of a signature report; ``evidence`` starts empty."""
+    return {
+        "mode": mode,
+        "checked": checked,
+        "status": status,
+        "note": note,
+        "revoked_at": revoked_at,
+        "reason": reason,
+        "evidence": [],
+    }
+
+
+def _revoked_summary(mode: str, status: PdfSignatureStatus | None, note: str) -> dict:
+    details = status.revocation_details if status is not None else None
+    if details is None:
+        return build_revocation_summary(mode, True, "revoked", note)
+    reason = details.revocation_reason.native if details.revocation_reason is not None else None
+    return build_revocation_summary(
+        mode, True, "revoked", note, revoked_at=details.revocation_date, reason=reason
+    )
+
+
+def _poe_time(result, setup: ValidationSetup) -> datetime | None:
+    """Return the proof of existence from a time-stamp, or None when only the validation time is proven."""
+    best = getattr(result, "best_signature_time", None)
+    if best is None or best >= setup.timing.validation_time:
+        return None
+    return best
 
 
 def _not_evaluated(mode: str, sub_indication: AdESSubIndic) -> dict:
@@ -337,6 +309,7 @@ async def _run_ades(
     signature: EmbeddedPdfSignature,
     document: DocumentFacts,
     setup: ValidationSetup,
+    embedded: EmbeddedRevocationData,
     revocation: RevocationCheckingPolicy,
 ):
     """Run pyHanko's AdES validation with one revocation policy.
@@ -349,7 +322,7 @@ async def _run_ades(
     signature, because pyHanko's LTA process fails a signature whenever its
     past-validation step finds no revocation data.
     """
-    knowledge = _document_knowledge(signature, document, setup.policy)
+    knowledge = _document_knowledge(embedded, setup.policy)
     spec = setup.spec(revocation, knowledge)
 
     if signature_timestamp(signature) is None:
@@ -378,34 +351,16 @@ async def _run_ades(
     return await ades.ades_lta_validation(signature, lta_spec, timing_info=setup.timing)
 
 
-def _document_knowledge(
-    signature: EmbeddedPdfSignature, document: DocumentFacts, policy: ValidationPolicy
-) -> LocalKnowledge:
-    """Collect certificates, CRLs and OCSP responses from the DSS and the signed attributes."""
-    certs = list(policy.intermediates)
-    crls: list[CRLContainer] = []
+def _document_knowledge(embedded: EmbeddedRevocationData, policy: ValidationPolicy) -> LocalKnowledge:
+    """Combine the policy's intermediates with the certificates, CRLs and OCSP responses of the document."""
     ocsps: list[OCSPContainer] = []
-    try:
-        dss = DocumentSecurityStore.read_dss(document.reader)
-    except NoDSSFoundError:
-        dss = None
-    if dss is not None:
-        certs.extend(dss.load_certs())
-        for item in dss.crls:
-            data = item.get_object().read_data(DecodePurpose.CRL)
-            crls.append(CRLContainer(crl_data=crl.CertificateList.load(data)))
-        for item in dss.ocsps:
-            data = item.get_object().read_data(DecodePurpose.OCSP_RESPONSE)
-            ocsps.extend(OCSPContainer.load_multi(ocsp.OCSPResponse.load(data)))
-    try:
-        archival = find_unique_cms_attribute(
-            signature.signer_info["signed_attrs"], "adobe_revocation_info_archival"
-        )
-        crls.extend(CRLContainer(item) for item in archival["crl"])
-        ocsps.extend(OCSPContainer(item) for item in archival["ocsp"])
-    except (NonexistentAttributeError, MultivaluedAttributeError):
-        pass
-    return LocalKnowledge(known_certs=certs, known_crls=crls, known_ocsps=ocsps)
+    for response in embedded.ocsp_responses:
+        ocsps.extend(OCSPContainer.load_multi(response))
+    return LocalKnowledge(
+        known_certs=list(policy.intermediates) + embedded.certificates,
+        known_crls=[CRLContainer(crl_data=item) for item in embedded.crls],
+        known_ocsps=ocsps,
+    )
 
 
 def signature_timestamp(signature: EmbeddedPdfSignature) -> cms.SignedData | None:

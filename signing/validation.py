@@ -14,11 +14,14 @@ Finding                                         Indication       Sub-indication
 Byte range digest does not match                TOTAL_FAILED     HASH_FAILURE
 Signature value does not verify                 TOTAL_FAILED     SIG_CRYPTO_FAILURE
 No path to a trust anchor                       INDETERMINATE    NO_CERTIFICATE_CHAIN_FOUND
-Signer certificate expired at validation time   INDETERMINATE    OUT_OF_BOUNDS_NO_POE
+Signer certificate expired or not yet valid at
+validation time, no POE within its validity     INDETERMINATE    OUT_OF_BOUNDS_NO_POE
 Signer certificate revoked, no POE before it    INDETERMINATE    REVOKED_NO_POE
+CA certificate revoked, no POE before it        INDETERMINATE    REVOKED_CA_NO_POE
+Algorithm or key size rejected by the policy    INDETERMINATE    CRYPTO_CONSTRAINTS_FAILURE
 Content time-stamp later than the revocation   TOTAL_FAILED     REVOKED
 No usable CRL or OCSP data under hard-fail      INDETERMINATE    TRY_LATER
-Signer certificate without nonRepudiation       INDETERMINATE    CHAIN_CONSTRAINTS_FAILURE
+Signer certificate lacks a policy key usage     INDETERMINATE    CHAIN_CONSTRAINTS_FAILURE
 Byte range not covering a whole revision,
 update rejected by the difference analysis,
 or DocMDP permissions exceeded                  TOTAL_FAILED     FORMAT_FAILURE
@@ -29,7 +32,8 @@ Signature not parseable or unexpected error     INDETERMINATE    FORMAT_FAILURE
 ==============================================  ===============  ======================
 
 Revocation follows ETSI: a revoked signer certificate gives REVOKED_NO_POE
-unless a time-stamp proves that the signature was made after the revocation.
+unless a validated time-stamp proves that the signature existed before the
+revocation; the report's ``poe_time`` is that proof of existence.
 "hard-fail" requires CRL or OCSP data for every certificate below the trust
 anchor. "soft-fail" accepts a signature whose revocation status could not be
 established and reports that status as ``not_checked``.
@@ -42,18 +46,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib.metadata import version as package_version
-from pathlib import Path
 
-from asn1crypto import pem, x509
 from pyhanko.sign.ades.report import AdESIndeterminate, AdESStatus, AdESSubIndic
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from signing.evidence import timestamp_entries, timestamp_gen_time
+from signing.policy import REVOCATION_MODES, ValidationPolicy, load_certificates, load_policy
 from signing.report import (
     INDETERMINATE,
     TOTAL_FAILED,
@@ -63,13 +64,8 @@ from signing.report import (
     worst_indication,
 )
 from signing.revisions import DocumentFacts, FieldEntry, open_pdf, review_integrity, shorten
-from signing.trust import (
-    ValidationSetup,
-    build_revocation_summary,
-    evaluate_trust,
-    open_validation_setup,
-    signature_timestamp,
-)
+from signing.trust import build_revocation_summary, evaluate_trust, signature_timestamp
+from signing.validation_setup import ValidationSetup, open_validation_setup
 
 __all__ = [
     "REVOCATION_MODES",
@@ -77,13 +73,11 @@ __all__ = [
     "ValidationPolicy",
     "ValidationReport",
     "load_certificates",
+    "load_policy",
     "validate_pdf",
 ]
 
 logger = logging.getLogger(__name__)
-
-REVOCATION_MODES = ("hard-fail", "soft-fail")
-CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 
 FORMAT_FAILURE = "FORMAT_FAILURE"
 SUPPORTED_SUBFILTERS = ("/ETSI.CAdES.detached", "/adbe.pkcs7.detached")
@@ -122,117 +116,6 @@ _SUB_INDICATION_TEXT = {
     "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": "an algorithm used by the signature or the path is no longer acceptable",
 }
 
-
-
-@dataclass(frozen=True, eq=False)
-class ValidationPolicy:
-    """Trust anchors and revocation settings for :func:`validate_pdf`.
-
-    ``trust_roots`` anchor signer and time-stamping authority certificates alike.
-    ``intermediates`` are CA certificates used for path building in addition to
-    those embedded in the document. With ``allow_fetching`` set, CRLs, OCSP
-    responses and issuer certificates are fetched over HTTP(S) only from hosts in
-    ``allowed_hosts`` (exact, case-insensitive match on the URL host name, also
-    for redirects). Otherwise nothing is fetched: only data in the document and
-    in the policy is used.
-
-    Empty ``trust_roots`` trust nothing: every signature is then reported as
-    INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND. The operating system's trust store is
-    never used.
-    """
-
-    trust_roots: tuple[x509.Certificate, ...]
-    intermediates: tuple[x509.Certificate, ...] = ()
-    revocation_mode: str = "hard-fail"
-    allow_fetching: bool = False
-    allowed_hosts: tuple[str, ...] = ()
-    name: str = "default"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "trust_roots", tuple(self.trust_roots))
-        object.__setattr__(self, "intermediates", tuple(self.intermediates))
-        object.__setattr__(
-            self, "allowed_hosts", tuple(host.strip().lower() for host in self.allowed_hosts)
-        )
-
-        for cert in self.trust_roots + self.intermediates:
-            if not isinstance(cert, x509.Certificate):
-                raise ValueError(
-                    f"ValidationPolicy certificates must be asn1crypto.x509.Certificate, "
-                    f"not {type(cert).__name__}"
-                )
-        if self.revocation_mode not in REVOCATION_MODES:
-            raise ValueError(
-                f"invalid revocation_mode {self.revocation_mode!r}; "
-                f"expected one of {', '.join(REVOCATION_MODES)}"
-            )
-        if any(not host for host in self.allowed_hosts):
-            raise ValueError("ValidationPolicy.allowed_hosts contains an empty host name")
-        if self.allow_fetching and not self.allowed_hosts:
-            raise ValueError("allow_fetching=True requires at least one host in allowed_hosts")
-
-    # asn1crypto certificates compare by identity, so equality uses the fingerprint.
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ValidationPolicy) and self.fingerprint() == other.fingerprint()
-
-    def __hash__(self) -> int:
-        return hash(self.fingerprint())
-
-    def fingerprint(self) -> str:
-        """Return a SHA-256 hex digest of the settings, the anchors and the validator versions.
-
-        The pyHanko and pyhanko-certvalidator versions are included, so a cached
-        report stops matching when the validating code changes.
-        """
-        settings = {
-            "name": self.name,
-            "revocation_mode": self.revocation_mode,
-            "allow_fetching": self.allow_fetching,
-            "allowed_hosts": sorted(set(self.allowed_hosts)),
-            "trust_roots": sorted({cert.sha256.hex() for cert in self.trust_roots}),
-            "intermediates": sorted({cert.sha256.hex() for cert in self.intermediates}),
-            "pyhanko": package_version("pyHanko"),
-            "pyhanko_certvalidator": package_version("pyhanko-certvalidator"),
-        }
-        canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def load_certificates(directory: Path) -> tuple[x509.Certificate, ...]:
-    """Load every PEM or DER certificate from ``*.pem``, ``*.crt``, ``*.cer`` and ``*.der`` files.
-
-    Files are read in name order and duplicate certificates are dropped.
-    Raises ``ValueError`` naming the file when a file contains no parseable certificate.
-    """
-    directory = Path(directory)
-    certificates: dict[bytes, x509.Certificate] = {}
-    paths = sorted(
-        path
-        for path in directory.iterdir()
-        if path.is_file() and path.suffix.lower() in CERTIFICATE_SUFFIXES
-    )
-    for path in paths:
-        for cert in _parse_certificate_file(path):
-            certificates.setdefault(cert.sha256, cert)
-    return tuple(certificates.values())
-
-
-def _parse_certificate_file(path: Path) -> list[x509.Certificate]:
-    data = path.read_bytes()
-    try:
-        if pem.detect(data):
-            ders = [der for kind, _, der in pem.unarmor(data, multiple=True) if kind == "CERTIFICATE"]
-        else:
-            ders = [data]
-        certs = [x509.Certificate.load(der) for der in ders]
-        # asn1crypto parses lazily, so reading the subject forces the parse here.
-        for cert in certs:
-            cert.subject.human_friendly
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"invalid certificate file {path}: {exc}") from exc
-    if not certs:
-        raise ValueError(f"no certificate found in {path}")
-    return certs
 
 
 def validate_pdf(
@@ -348,7 +231,7 @@ async def _validate_signature(
         signer_issuer=cert.issuer.human_friendly,
         signer_serial=format(cert.serial_number, "x"),
         signing_time=signature.self_reported_timestamp,
-        timestamp_time=tst["encap_content_info"]["content"].parsed["gen_time"].native if tst else None,
+        timestamp_time=timestamp_gen_time(tst) if tst else None,
         level=level,
         coverage=integrity.coverage,
         signed_revision=signature.signed_revision,
@@ -359,6 +242,8 @@ async def _validate_signature(
         chain=chain,
         revocation=trust.revocation,
         warnings=tuple(warnings),
+        poe_time=trust.poe_time,
+        timestamps=timestamp_entries(signature, tst, document),
     )
 
 
@@ -398,7 +283,10 @@ def _detect_level(signature: EmbeddedPdfSignature, document: DocumentFacts) -> t
     later_dss = [revision for revision in document.dss_revisions if revision > signed_revision]
     if not later_dss:
         return "B-T", None
-    if any(revision > min(later_dss) for revision in later_timestamps):
+    # A document time-stamp covers a DSS written in its own revision as well:
+    # pyHanko 0.38 writes the signature's validation data and the first document
+    # time-stamp in one incremental update.
+    if any(revision >= min(later_dss) for revision in later_timestamps):
         return "B-LTA", None
     return "B-LT", None
 

@@ -27,9 +27,9 @@ MAX_TITLE_LENGTH = 1000
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-# Levels that the signing endpoint offers today; B-LT and B-LTA need
-# revocation data gathering, which the signing profile does not do yet.
-SUPPORTED_LEVELS = ("B-B", "B-T")
+# Levels that the signing endpoint offers. All but B-B need a time-stamping
+# service, and B-LT and B-LTA embed revocation data gathered under the policy.
+SUPPORTED_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 
 
 def _optional_text(name: str) -> str | None:
@@ -182,20 +182,24 @@ def create_signature(document_id: str) -> tuple[dict, int]:
         raise invalid_field("request", "send a JSON object or an empty body", "একটি JSON অবজেক্ট অথবা খালি বডি পাঠান")
 
     settings = current_app.config["DOLIL_SETTINGS"]
-    level = body.get("level") or ("B-T" if settings.tsa_url else "B-B")
+    level = body.get("level") or ("B-LTA" if settings.tsa_url else "B-B")
     if level not in PADES_LEVELS or level not in SUPPORTED_LEVELS:
-        raise invalid_field("level", "use B-B or B-T", "B-B অথবা B-T দিন")
-    if level == "B-T" and not settings.tsa_url:
-        raise invalid_field("level", "B-T needs a timestamp service, and none is configured",
-                       "B-T-এর জন্য টাইমস্ট্যাম্প সেবা প্রয়োজন, কিন্তু কোনোটি কনফিগার করা নেই")
+        raise invalid_field("level", "use B-B, B-T, B-LT or B-LTA", "B-B, B-T, B-LT অথবা B-LTA দিন")
+    if level != "B-B" and not settings.tsa_url:
+        raise invalid_field("level", f"{level} needs a timestamp service, and none is configured",
+                            f"{level}-এর জন্য টাইমস্ট্যাম্প সেবা প্রয়োজন, কিন্তু কোনোটি কনফিগার করা নেই")
     reason = body.get("reason")
     location = body.get("location")
     for name, value in (("reason", reason), ("location", location)):
         if value is not None and (not isinstance(value, str) or len(value) > 200):
             raise invalid_field(name, "a text of at most 200 characters", "সর্বোচ্চ ২০০ অক্ষরের লেখা")
 
+    role = body.get("role")
+    if role is not None and not isinstance(role, str):
+        raise invalid_field("role", "a role name such as 'chair'", "'chair'-এর মতো একটি ভূমিকার নাম")
+
     profile = SigningProfile(level=level, reason=reason, location=location)
-    signature, report = archive.sign_document(document_id, g.user, profile)
+    signature, report = archive.sign_document(document_id, g.user, profile, role)
     own = next((entry for entry in report.signatures if entry.field_name == signature.field_name), report.signatures[-1])
     return {
         "signature": signature_dict(signature),

@@ -33,7 +33,8 @@ def test_sign_bt_with_timestamp_service(make_app, tokens, tsa_url):
 
         assert response.status_code == 201, response.get_json()
         validation = response.get_json()["validation"]
-        assert validation["level"] == "B-T"
+        # With a timestamp service the default level is B-LTA.
+        assert validation["level"] == "B-LTA"
         assert validation["timestamp_time"]
         assert validation["indication"] == "TOTAL_PASSED"
 

@@ -114,11 +114,11 @@ def build_hybrid_pdf() -> bytes:
     return b"".join(parts)
 
 
-def test_sign_sample_incremental_and_valid(officer_signer, dev_root_certificate, caplog) -> None:
+def test_sign_sample_incremental_and_valid(officer_signer, dev_root_certificate, dev_policy, caplog) -> None:
     data = SAMPLE_PDF.read_bytes()
     caplog.set_level(logging.INFO, logger="signing")
 
-    signed = sign_pdf(data, officer_signer, SigningProfile())
+    signed = sign_pdf(data, officer_signer, SigningProfile(), policy=dev_policy)
 
     assert signed.startswith(data)
     assert len(signed) > len(data)
@@ -252,7 +252,7 @@ def test_signer_cache_follows_file_changes(dev_pki: DevPki, tmp_path: Path) -> N
     assert replaced.signing_cert.subject.native["common_name"] == "Second"
 
 
-def test_sign_b_t_with_local_tsa(officer_signer, dev_root_certificate, tsa_url: str, caplog) -> None:
+def test_sign_b_t_with_local_tsa(officer_signer, dev_root_certificate, dev_policy, tsa_url: str, caplog) -> None:
     caplog.set_level(logging.INFO, logger="signing")
 
     signed = sign_pdf(
@@ -260,6 +260,7 @@ def test_sign_b_t_with_local_tsa(officer_signer, dev_root_certificate, tsa_url: 
         officer_signer,
         SigningProfile(level="B-T"),
         timestamper=HTTPTimeStamper(tsa_url, timeout=5),
+        policy=dev_policy,
     )
 
     [(_, status)] = _validate(signed, dev_root_certificate)
@@ -279,9 +280,33 @@ def test_b_t_without_timestamper_rejected(officer_signer) -> None:
 
 
 @pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
-def test_long_term_levels_not_supported_yet(officer_signer, level: str) -> None:
-    with pytest.raises(SigningProfileError):
-        sign_pdf(SAMPLE_PDF.read_bytes(), officer_signer, SigningProfile(level=level))
+def test_long_term_levels_need_policy(officer_signer, tsa_url: str, level: str) -> None:
+    with pytest.raises(SigningProfileError) as caught:
+        sign_pdf(
+            SAMPLE_PDF.read_bytes(),
+            officer_signer,
+            SigningProfile(level=level),
+            timestamper=HTTPTimeStamper(tsa_url, timeout=5),
+        )
+
+    assert caught.value.field == "level"
+    assert "policy" in caught.value.detail
+
+
+@pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
+def test_long_term_levels_need_timestamper(officer_signer, dev_policy, level: str) -> None:
+    with pytest.raises(SigningProfileError) as caught:
+        sign_pdf(SAMPLE_PDF.read_bytes(), officer_signer, SigningProfile(level=level), policy=dev_policy)
+
+    assert "timestamper" in caught.value.detail
+
+
+def test_signing_without_policy_warns(officer_signer, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="signing")
+
+    sign_pdf(SAMPLE_PDF.read_bytes(), officer_signer, SigningProfile())
+
+    assert any("without a validation policy" in message for message in _warnings(caplog))
 
 
 @pytest.mark.parametrize(("field", "value"), [("level", "B-X"), ("field_name", "a.b"), ("field_name", "")])

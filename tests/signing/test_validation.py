@@ -97,7 +97,12 @@ def test_valid_signature_soft_fail_passes(signed, soft_fail, officer_signer):
         "checked": False,
         "status": "not_checked",
         "note": signature.revocation["note"],
+        "revoked_at": None,
+        "reason": None,
+        "evidence": [],
     }
+    assert signature.poe_time is None
+    assert signature.timestamps == ()
     assert any("revocation status not checked" in warning for warning in signature.warnings)
 
 
