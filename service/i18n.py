@@ -28,6 +28,7 @@ FIELD_LABELS = {
     "reason": {"en": "reason", "bn": "কারণ"},
     "location": {"en": "location", "bn": "স্বাক্ষরের স্থান"},
     "hold": {"en": "legal hold", "bn": "আইনগত সংরক্ষণাদেশ"},
+    "role": {"en": "signing role", "bn": "স্বাক্ষরের ভূমিকা"},
     "request": {"en": "request body", "bn": "অনুরোধের বডি"},
     "Idempotency-Key": {"en": "Idempotency-Key header", "bn": "Idempotency-Key হেডার"},
 }
@@ -110,6 +111,22 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     "signing_failed": {
         "en": ("Signing failed", "The document could not be signed. Nothing was stored."),
         "bn": ("স্বাক্ষর করা যায়নি", "দলিলটিতে স্বাক্ষর করা যায়নি। কিছুই সংরক্ষণ করা হয়নি।"),
+    },
+    "signing_complete": {
+        "en": ("All signatures present", "Every required signature of this document is present; it takes no more."),
+        "bn": ("সব স্বাক্ষর সম্পন্ন", "এই দলিলের প্রয়োজনীয় সব স্বাক্ষর হয়ে গেছে; আর স্বাক্ষর যোগ করা যায় না।"),
+    },
+    "signature_role_taken": {
+        "en": ("Role already signed", "The document is already signed in the role '{role}'."),
+        "bn": ("এই ভূমিকায় স্বাক্ষর হয়ে গেছে", "দলিলটিতে '{role}' ভূমিকায় আগেই স্বাক্ষর করা হয়েছে।"),
+    },
+    "signature_out_of_order": {
+        "en": ("Signature out of order", "The role '{role}' signs after '{expected}', who has not signed yet."),
+        "bn": ("স্বাক্ষরের ক্রম সঠিক নয়", "'{role}' ভূমিকার স্বাক্ষর '{expected}'-এর পরে হবে, যিনি এখনো স্বাক্ষর করেননি।"),
+    },
+    "duplicate_signer": {
+        "en": ("Already signed by you", "You have signed this document already; each signer signs once."),
+        "bn": ("আপনি আগেই স্বাক্ষর করেছেন", "আপনি এই দলিলে আগেই স্বাক্ষর করেছেন; প্রত্যেক স্বাক্ষরকারী একবারই স্বাক্ষর করেন।"),
     },
     "timestamp_unavailable": {
         "en": ("Timestamp service unavailable", "The timestamp service did not answer, so the document was not signed. Try again later."),

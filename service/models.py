@@ -147,6 +147,8 @@ class Signature(db.Model):
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
     revision_id: Mapped[str] = mapped_column(ForeignKey("revisions.id"))
     field_name: Mapped[str] = mapped_column(String(200))
+    # The role the signer signed in, from the document kind's signing order.
+    role: Mapped[str | None] = mapped_column(String(32))
     signer_subject: Mapped[str | None] = mapped_column(Text)
     signer_issuer: Mapped[str | None] = mapped_column(Text)
     signer_serial: Mapped[str | None] = mapped_column(String(100))

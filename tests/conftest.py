@@ -135,3 +135,24 @@ def tokens(app, dev_pki) -> dict[str, str]:
                                              secret_file=str(dev_pki.officer_passphrase_path)))
     db.session.commit()
     return issued
+
+
+@pytest.fixture
+def chair_token(app, dev_pki, tmp_path) -> str:
+    """A second officer, the meeting's chair, with a credential of their own from the development PKI."""
+    from service.auth import issue_token
+    from service.extensions import db
+    from service.models import SigningCredential, User
+    from signing.devpki import issue_certificate
+
+    issued = issue_certificate(dev_pki, "Test Chair")
+    p12_path = tmp_path / "chair.p12"
+    passphrase_path = tmp_path / "chair.pass"
+    p12_path.write_bytes(issued.to_pkcs12(b"chair-passphrase"))
+    passphrase_path.write_bytes(b"chair-passphrase")
+    user = User(username="test-chair", role="officer", display_name="Test Chair")
+    db.session.add(user)
+    db.session.add(SigningCredential(user=user, kind="pkcs12", location=str(p12_path), secret_file=str(passphrase_path)))
+    token = issue_token(user, label="test")
+    db.session.commit()
+    return token

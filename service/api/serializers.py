@@ -10,6 +10,7 @@ from datetime import date, datetime
 from flask import url_for
 
 from ..models import Document, Revision, Signature, Verification, as_utc
+from ..signing_order import signing_state
 
 
 def iso(value: datetime | date | None) -> str | None:
@@ -37,6 +38,7 @@ def revision_dict(revision: Revision) -> dict:
 def signature_dict(signature: Signature) -> dict:
     return {
         "field_name": signature.field_name,
+        "role": signature.role,
         "revision": signature.revision.number,
         "signer_subject": signature.signer_subject,
         "signer_issuer": signature.signer_issuer,
@@ -93,5 +95,6 @@ def document_dict(document: Document, *, detailed: bool = False) -> dict:
         numbers = {revision.id: revision.number for revision in document.revisions}
         body["revisions"] = [revision_dict(revision) for revision in document.revisions]
         body["signatures"] = [signature_dict(signature) for signature in document.signatures]
+        body["signing"] = signing_state(document).to_dict()
         body["last_verification"] = verification_summary(latest, numbers.get(latest.revision_id) if latest else None)
     return body

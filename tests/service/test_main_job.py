@@ -111,15 +111,18 @@ def test_document_detail_lists_last_verification(client, tokens):
     assert detail["last_verification"]["revision"] == 2
 
 
-def test_co_signature_keeps_both_valid(client, tokens):
+def test_co_signature_keeps_both_valid(client, tokens, chair_token):
     first = _upload_and_sign(client, tokens, MINUTES_PDF)
     document_id = first["document"]["id"]
 
-    second = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(tokens["officer"]))
+    second = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(chair_token))
     report = client.get(f"/api/v1/documents/{document_id}/verification", headers=bearer(tokens["auditor"])).get_json()
 
-    assert second.status_code == 201
+    assert second.status_code == 201, second.get_json()
     assert second.get_json()["document"]["revision"] == 3
+    assert second.get_json()["document"]["signing"]["complete"] is True
+    assert [signature["role"] for signature in second.get_json()["document"]["signatures"]] == [
+        "member_secretary", "chair"]
     assert [signature["indication"] for signature in report["signatures"]] == ["TOTAL_PASSED", "TOTAL_PASSED"]
 
 

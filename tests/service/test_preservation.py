@@ -50,13 +50,13 @@ def test_compliance_retention_not_deletable(make_app, tokens):
         assert store.get(revision.object_key, revision.version_id) == MINUTES_PDF.read_bytes()
 
 
-def test_legal_hold_covers_every_version(app, client, tokens):
+def test_legal_hold_covers_every_version(app, client, tokens, chair_token):
     document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
     client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(tokens["officer"]))
     store = app.extensions["dolil"].store
 
     response = _hold(client, tokens["auditor"], document_id, True)
-    client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(tokens["officer"]))
+    client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(chair_token))
     revisions = db.session.get(Document, document_id).revisions
 
     assert response.status_code == 200, response.get_json()

@@ -1,0 +1,79 @@
+"""Who must sign each kind of document, and in what order.
+
+Minutes are certified first by the member secretary who prepared them, with
+DocMDP permissions that allow later signatures, and then signed by the chair.
+Evidence needs one signature from the officer who submits it. A document is
+complete when every required role has signed and its signatures validate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .models import Document, Signature, User
+from .problems import ApiProblem
+
+# Roles in the order they sign. The first role of a kind with more than one
+# role makes a certification signature.
+REQUIRED_ROLES: dict[str, tuple[str, ...]] = {
+    "minutes": ("member_secretary", "chair"),
+    "evidence": ("submitter",),
+}
+
+ROLE_LABELS = {
+    "member_secretary": {"en": "member secretary", "bn": "সদস্য সচিব"},
+    "chair": {"en": "chair", "bn": "সভাপতি"},
+    "submitter": {"en": "submitter", "bn": "দাখিলকারী"},
+}
+
+
+@dataclass(frozen=True)
+class SigningState:
+    required: tuple[str, ...]
+    signed: tuple[str, ...]
+
+    @property
+    def next_role(self) -> str | None:
+        remaining = [role for role in self.required if role not in self.signed]
+        return remaining[0] if remaining else None
+
+    @property
+    def complete(self) -> bool:
+        return self.next_role is None
+
+    def to_dict(self) -> dict:
+        return {"required": list(self.required), "signed": list(self.signed), "next": self.next_role,
+                "complete": self.complete}
+
+
+def signing_state(document: Document) -> SigningState:
+    signed = tuple(signature.role for signature in document.signatures if signature.role)
+    return SigningState(REQUIRED_ROLES.get(document.kind, ()), signed)
+
+
+def check_next_signature(document: Document, user: User, role: str | None) -> tuple[str, bool]:
+    """Return the role the user signs in and whether it is a certification signature.
+
+    Raises a problem for an unknown role, a role signed already or out of
+    turn, a user who has signed this document before, or a complete document.
+    """
+    state = signing_state(document)
+    if state.complete:
+        raise ApiProblem("signing_complete")
+    role = role or state.next_role
+    if role not in state.required:
+        raise ApiProblem("field_invalid", field="role",
+                         reason_en="use one of: " + ", ".join(state.required),
+                         reason_bn="এর যেকোনো একটি দিন: " + ", ".join(state.required))
+    if role in state.signed:
+        raise ApiProblem("signature_role_taken", role=role)
+    if role != state.next_role:
+        raise ApiProblem("signature_out_of_order", role=role, expected=state.next_role)
+    if any(_signed_by(signature, user) for signature in document.signatures):
+        raise ApiProblem("duplicate_signer")
+    certify = len(state.required) > 1 and role == state.required[0]
+    return role, certify
+
+
+def _signed_by(signature: Signature, user: User) -> bool:
+    return signature.signed_by_id == user.id

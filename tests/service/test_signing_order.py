@@ -1,0 +1,72 @@
+"""The signing order of each document kind: who signs, in what role and order."""
+
+from __future__ import annotations
+
+from tests.helpers import EVIDENCE_JPEG, MINUTES_PDF, bearer, upload
+
+
+def _sign(client, token, document_id, **body):
+    return client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token, "en"), json=body)
+
+
+def test_minutes_signed_by_secretary_then_chair(client, tokens, chair_token):
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+
+    first = _sign(client, tokens["officer"], document_id)
+    second = _sign(client, chair_token, document_id, role="chair")
+
+    assert first.status_code == 201
+    assert first.get_json()["signature"]["role"] == "member_secretary"
+    assert first.get_json()["document"]["signing"] == {
+        "required": ["member_secretary", "chair"], "signed": ["member_secretary"], "next": "chair", "complete": False}
+    assert second.status_code == 201
+    assert second.get_json()["document"]["signing"]["complete"] is True
+
+
+def test_chair_before_secretary_refused(client, tokens, chair_token):
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+
+    response = _sign(client, chair_token, document_id, role="chair")
+
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "signature_out_of_order"
+    assert response.get_json()["expected"] == "member_secretary"
+
+
+def test_same_officer_twice_refused(client, tokens):
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    _sign(client, tokens["officer"], document_id)
+
+    response = _sign(client, tokens["officer"], document_id)
+
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "duplicate_signer"
+
+
+def test_role_signed_twice_refused(client, tokens, chair_token):
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    _sign(client, tokens["officer"], document_id)
+
+    response = _sign(client, chair_token, document_id, role="member_secretary")
+
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "signature_role_taken"
+
+
+def test_complete_document_takes_no_more(client, tokens, chair_token):
+    document_id = upload(client, tokens["officer"], EVIDENCE_JPEG, kind="evidence", title="প্রমাণক").get_json()["id"]
+    _sign(client, tokens["officer"], document_id)
+
+    response = _sign(client, chair_token, document_id)
+
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "signing_complete"
+
+
+def test_unknown_role_rejected(client, tokens):
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+
+    response = _sign(client, tokens["officer"], document_id, role="president")
+
+    assert response.status_code == 422
+    assert response.get_json()["field"] == "role"
