@@ -9,6 +9,7 @@ is committed.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -344,10 +345,8 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
     default the next role that has not signed.
     """
     document = get_document(document_id)
-    # NOTE: the first signature of minutes should be a certification signature
-    # with DocMDP permissions allowing later signatures; sign_pdf cannot certify
-    # yet, so only the order of roles is enforced.
-    role, _certify = check_next_signature(document, user, role)
+    role, certify = check_next_signature(document, user, role)
+    profile = dataclasses.replace(profile, certify=certify)
     credential = _signing_credential(user)
     revision = document.current_revision
     data, digest = _read_revision(document, revision, user)

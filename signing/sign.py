@@ -1,7 +1,7 @@
 """Add a PAdES signature to a PDF as an incremental update.
 
-The signature is invisible, uses SHA-256 and the ``ETSI.CAdES.detached``
-subfilter, and is appended after the existing bytes, so the input is a prefix
+The signature is invisible unless the profile has a stamp, uses SHA-256 and the
+``ETSI.CAdES.detached`` subfilter, and is appended after the existing bytes, so the input is a prefix
 of the output and signatures already in the document stay valid.
 
 Levels (ETSI EN 319 142-1): B-B is the CMS signature alone. B-T adds a signature
@@ -25,6 +25,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
+from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.timestamps import TimeStamper
@@ -43,6 +44,7 @@ from signing.errors import (
 from signing.fetching import open_fetcher_backend
 from signing.policy import ValidationPolicy
 from signing.signer_check import check_signer_certificate, check_signer_chain
+from signing.stamp import VisibleStamp
 
 __all__ = ["LEVELS", "SigningProfile", "check_signer_certificate", "sign_pdf"]
 
@@ -75,6 +77,11 @@ class SigningProfile:
     location: str | None = None
     field_name: str | None = None
     """Name of the signature field. None creates a new field named ``Signature<N>``."""
+    certify: bool = False
+    """Make a certification signature whose DocMDP permissions allow form filling
+    and further signatures, as the first signature of co-signed minutes."""
+    stamp: VisibleStamp | None = None
+    """A visible stamp; None signs invisibly."""
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -231,10 +238,19 @@ async def _sign_once(
         embed_validation_info=context is not None,
         use_pades_lta=profile.level == "B-LTA",
         signer_key_usage=set(policy.signer_key_usage) if policy is not None else {"non_repudiation"},
+        certify=profile.certify,
+        docmdp_permissions=MDPPerm.FILL_FORMS,
     )
-    # A new field gets pyHanko's default SigFieldSpec, which has no box and
-    # so no appearance: the signature is invisible.
-    pdf_signer = PdfSigner(metadata, signer=signer, timestamper=timestamper)
+    # Without a stamp, a new field gets pyHanko's default SigFieldSpec, which
+    # has no box and so no appearance: the signature is invisible.
+    stamp_style = new_field_spec = None
+    if profile.stamp is not None:
+        stamp_style = profile.stamp.style()
+        if field_name not in _form_fields(writer.prev):
+            # An existing empty field keeps its own widget.
+            new_field_spec = profile.stamp.field_spec(data, field_name)
+    pdf_signer = PdfSigner(metadata, signer=signer, timestamper=timestamper,
+                           stamp_style=stamp_style, new_field_spec=new_field_spec)
     output = io.BytesIO()
     try:
         await pdf_signer.async_sign_pdf(writer, bytes_reserved=bytes_reserved, output=output)

@@ -70,3 +70,34 @@ def test_unknown_role_rejected(client, tokens):
 
     assert response.status_code == 422
     assert response.get_json()["field"] == "role"
+
+
+def test_secretary_certifies_minutes(app, client, tokens, chair_token):
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    _sign(client, tokens["officer"], document_id)
+    _sign(client, chair_token, document_id)
+
+    content = client.get(f"/api/v1/documents/{document_id}/content", headers=bearer(tokens["auditor"]))
+    secretary, chair = PdfFileReader(io.BytesIO(content.data)).embedded_signatures
+
+    assert content.headers["Dolil-Validation"] == "TOTAL_PASSED"
+    assert secretary.docmdp_level.name == "FILL_FORMS"
+    assert chair.docmdp_level is None
+
+
+def test_evidence_signature_not_certifying(app, client, tokens):
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    document_id = upload(client, tokens["officer"], EVIDENCE_JPEG, kind="evidence", title="প্রমাণক").get_json()["id"]
+    _sign(client, tokens["officer"], document_id)
+
+    content = client.get(f"/api/v1/documents/{document_id}/content", headers=bearer(tokens["auditor"]))
+    (signature,) = PdfFileReader(io.BytesIO(content.data)).embedded_signatures
+
+    assert signature.docmdp_level is None

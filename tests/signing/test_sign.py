@@ -384,3 +384,53 @@ def test_signed_pdf_passes_intake_unchanged(officer_signer) -> None:
     assert prepared.data == twice
     assert prepared.page_count == 3
     assert prepared.converted is False
+
+
+def test_certification_allows_later_signature(officer_signer, dev_pki: DevPki, dev_policy, tmp_path: Path) -> None:
+    from signing.validation import validate_pdf
+
+    certified = sign_pdf(SAMPLE_PDF.read_bytes(), officer_signer, SigningProfile(certify=True), policy=dev_policy)
+    chair = _signer_for(issue_certificate(dev_pki, "Chair"), tmp_path)
+    cosigned = sign_pdf(certified, chair, SigningProfile(), policy=dev_policy)
+
+    first, second = PdfFileReader(io.BytesIO(cosigned)).embedded_signatures
+    assert first.docmdp_level is not None
+    assert first.docmdp_level.name == "FILL_FORMS"
+    assert second.docmdp_level is None
+    report = validate_pdf(cosigned, dev_policy)
+    assert [signature.indication for signature in report.signatures] == ["TOTAL_PASSED", "TOTAL_PASSED"]
+
+
+def test_certified_document_rejects_page_change(officer_signer, dev_policy) -> None:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    from signing.validation import validate_pdf
+
+    certified = sign_pdf(SAMPLE_PDF.read_bytes(), officer_signer, SigningProfile(certify=True), policy=dev_policy)
+    writer = IncrementalPdfFileWriter(io.BytesIO(certified))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page["/Contents"] = writer.add_object(generic.StreamObject(stream_data=b"BT /F1 12 Tf 72 720 Td (changed) Tj ET"))
+    writer.update_container(page)
+    output = io.BytesIO()
+    writer.write(output)
+
+    report = validate_pdf(output.getvalue(), dev_policy)
+
+    assert report.signatures[0].indication != "TOTAL_PASSED"
+
+
+def test_visible_stamp_signature(officer_signer, dev_policy) -> None:
+    from signing.stamp import VisibleStamp, stamp_lines
+    from signing.validation import validate_pdf
+
+    lines = stamp_lines("হাসিনা বেগম", "সদস্য সচিব", "সিসিএ কার্যালয়", "১১ আশ্বিন ১৪২৮ / ২৬ সেপ্টেম্বর ২০২১")
+    signed = sign_pdf(SAMPLE_PDF.read_bytes(), officer_signer, SigningProfile(stamp=VisibleStamp(lines)),
+                      policy=dev_policy)
+
+    (embedded,) = PdfFileReader(io.BytesIO(signed)).embedded_signatures
+    widget = embedded.sig_field["/Kids"][0] if "/Kids" in embedded.sig_field else embedded.sig_field
+    x1, y1, x2, y2 = (float(value) for value in widget["/Rect"])
+    assert x2 - x1 > 50
+    assert y2 - y1 > 20
+    assert validate_pdf(signed, dev_policy).signatures[0].indication == "TOTAL_PASSED"
