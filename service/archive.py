@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
@@ -22,10 +22,12 @@ from signing.credentials import load_pkcs12_signer
 from signing.errors import CredentialError
 from signing.intake import prepare_upload
 from signing.sign import SigningProfile, sign_pdf
+from signing.stamp import StampPlacement, VisibleStamp, stamp_lines
 from signing.validation import ValidationReport, validate_pdf
 from storage import ObjectNotFound, StoredObject, new_object_key
 
 from .audit import record_event
+from .bengali import format_dual_date_bn
 from .components import components
 from .extensions import db
 from .models import (
@@ -335,6 +337,22 @@ def _load_signer(credential: SigningCredential):
     except OSError as error:
         raise CredentialError(location, f"cannot read the passphrase file: {error.strerror}") from None
     return load_pkcs12_signer(location, passphrase)
+
+
+BANGLADESH_TIME = timezone(timedelta(hours=6))  # Bangladesh Standard Time, no daylight saving since 2009
+
+
+def signature_stamp(user: User, placement: StampPlacement) -> VisibleStamp:
+    """Build the visible stamp of a user's signature: name, designation, office and today's date.
+
+    The date is the day in Bangladesh, in both the Bangla and the Gregorian calendar.
+    """
+    date_line = format_dual_date_bn(datetime.now(BANGLADESH_TIME).date())
+    if user.designation and user.office:
+        lines = stamp_lines(user.display_name, user.designation, user.office, date_line)
+    else:
+        lines = (user.display_name, date_line)
+    return VisibleStamp(lines, placement)
 
 
 def sign_document(document_id: str, user: User, profile: SigningProfile,

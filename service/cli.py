@@ -31,14 +31,32 @@ def _user_or_fail(username: str) -> User:
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="Role that decides what the user may do.")
-@click.option("--name", "display_name", default="", help="Full name shown in the interface and audit log.")
-def create_user(username: str, role: str, display_name: str) -> None:
+@click.option("--name", "display_name", default="", help="Full name shown in the interface, audit log and stamps.")
+@click.option("--designation", default=None, help="Designation shown in visible signature stamps.")
+@click.option("--office", default=None, help="Office shown in visible signature stamps.")
+def create_user(username: str, role: str, display_name: str, designation: str | None, office: str | None) -> None:
     """Create a user."""
     if db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none():
         raise click.ClickException(f"user {username!r} already exists")
-    db.session.add(User(username=username, role=role, display_name=display_name or username))
+    db.session.add(User(username=username, role=role, display_name=display_name or username,
+                        designation=designation, office=office))
     db.session.commit()
     click.echo(f"created user {username} with role {role}")
+
+
+@users_cli.command("update")
+@click.argument("username")
+@click.option("--name", "display_name", default=None, help="Full name shown in the interface, audit log and stamps.")
+@click.option("--designation", default=None, help="Designation shown in visible signature stamps.")
+@click.option("--office", default=None, help="Office shown in visible signature stamps.")
+def update_user(username: str, display_name: str | None, designation: str | None, office: str | None) -> None:
+    """Change a user's name, designation or office; options not given stay as they are."""
+    user = _user_or_fail(username)
+    for attribute, value in (("display_name", display_name), ("designation", designation), ("office", office)):
+        if value is not None:
+            setattr(user, attribute, value)
+    db.session.commit()
+    click.echo(f"updated user {username}")
 
 
 @users_cli.command("list")

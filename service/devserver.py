@@ -23,9 +23,11 @@ from .components import EMBEDDED_CREDENTIALS_FILE, EMBEDDED_ENDPOINT_FILE
 
 log = logging.getLogger("service.devserver")
 
+# Username, role, name, designation and office. Names are Bengali because the
+# visible signature stamp's font has Bengali letters only.
 DEV_USERS = (
-    ("officer", "officer", "Development Officer (উন্নয়ন কর্মকর্তা)"),
-    ("auditor", "auditor", "Development Auditor (উন্নয়ন নিরীক্ষক)"),
+    ("officer", "officer", "উন্নয়ন কর্মকর্তা", "সহকারী নিয়ন্ত্রক", "সিসিএ কার্যালয় (উন্নয়ন)"),
+    ("auditor", "auditor", "উন্নয়ন নিরীক্ষক", "নিরীক্ষক", "সিসিএ কার্যালয় (উন্নয়ন)"),
 )
 
 
@@ -71,10 +73,11 @@ def _ensure_dev_accounts(app, pki) -> dict[str, str]:
     tokens_path = settings.data_dir / "dev-tokens.json"
     tokens: dict[str, str] = json.loads(tokens_path.read_text()) if tokens_path.exists() else {}
 
-    for username, role, display_name in DEV_USERS:
+    for username, role, display_name, designation, office in DEV_USERS:
         user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
         if user is None:
-            user = User(username=username, role=role, display_name=display_name)
+            user = User(username=username, role=role, display_name=display_name, designation=designation,
+                        office=office)
             db.session.add(user)
             db.session.flush()
         token = tokens.get(username)

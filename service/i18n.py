@@ -29,6 +29,9 @@ FIELD_LABELS = {
     "location": {"en": "location", "bn": "স্বাক্ষরের স্থান"},
     "hold": {"en": "legal hold", "bn": "আইনগত সংরক্ষণাদেশ"},
     "role": {"en": "signing role", "bn": "স্বাক্ষরের ভূমিকা"},
+    "visible": {"en": "visible", "bn": "দৃশ্যমান স্বাক্ষর"},
+    "page": {"en": "page", "bn": "পৃষ্ঠা"},
+    "box": {"en": "box", "bn": "স্ট্যাম্পের ঘর"},
     "request": {"en": "request body", "bn": "অনুরোধের বডি"},
     "Idempotency-Key": {"en": "Idempotency-Key header", "bn": "Idempotency-Key হেডার"},
 }
@@ -111,6 +114,14 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     "signing_failed": {
         "en": ("Signing failed", "The document could not be signed. Nothing was stored."),
         "bn": ("স্বাক্ষর করা যায়নি", "দলিলটিতে স্বাক্ষর করা যায়নি। কিছুই সংরক্ষণ করা হয়নি।"),
+    },
+    "stamp_text_unsupported": {
+        "en": ("Stamp text not supported", "The stamp font has Bengali letters and digits only; the name, designation or office contains '{characters}'. Sign with \"visible\": false or ask an administrator to set them in Bengali."),
+        "bn": ("স্ট্যাম্পের লেখা সমর্থিত নয়", "স্ট্যাম্পের ফন্টে কেবল বাংলা বর্ণ ও অঙ্ক আছে; নাম, পদবি বা দপ্তরে '{characters}' আছে। \"visible\": false দিয়ে স্বাক্ষর করুন অথবা প্রশাসককে এগুলো বাংলায় লিখে দিতে বলুন।"),
+    },
+    "stamp_placement_failed": {
+        "en": ("Stamp cannot be placed", "The signature stamp does not fit where requested ({reason}). Choose another page or box."),
+        "bn": ("স্ট্যাম্প বসানো যায়নি", "অনুরোধ করা স্থানে স্বাক্ষরের স্ট্যাম্প বসানো যায়নি ({reason})। অন্য পৃষ্ঠা বা ঘর বেছে নিন।"),
     },
     "signing_complete": {
         "en": ("All signatures present", "Every required signature of this document is present; it takes no more."),

@@ -40,6 +40,9 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    # Shown in visible signature stamps, e.g. "উপ-নিয়ন্ত্রক (সাইবার অপরাধ ও নিরাপত্তা)".
+    designation: Mapped[str | None] = mapped_column(String(200))
+    office: Mapped[str | None] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -22,6 +22,7 @@ from signing.errors import (
     SigningProfileError,
     TimestampFailed,
 )
+from signing.stamp import StampPlacementError, StampTextError
 from storage import ChecksumMismatch, StorageError, StorageUnavailable
 
 from . import i18n
@@ -56,6 +57,8 @@ STATUS_BY_CODE = {
     "signer_certificate_rejected": 422,
     "document_not_signable": 409,
     "signing_complete": 409,
+    "stamp_text_unsupported": 422,
+    "stamp_placement_failed": 422,
     "signature_role_taken": 409,
     "signature_out_of_order": 409,
     "duplicate_signer": 409,
@@ -172,6 +175,12 @@ def _handle_signing_error(error: SigningError) -> Response:
     if isinstance(error, SigningProfileError):
         return problem_response(ApiProblem("field_invalid", field=error.field,
                                            reason_en=str(error.detail), reason_bn=str(error.detail)))
+    if isinstance(error, StampTextError):
+        log.info("stamp text rejected: %s", error.detail)
+        return problem_response(ApiProblem("stamp_text_unsupported", characters="".join(error.characters)))
+    if isinstance(error, StampPlacementError):
+        log.info("stamp placement failed: %s %s", error.reason, error.detail)
+        return problem_response(ApiProblem("stamp_placement_failed", reason=error.reason))
     if isinstance(error, SignatureFieldInUse):
         return problem_response(ApiProblem("document_not_signable", reason_en="the signature field is already in use",
                                            reason_bn="স্বাক্ষরের ঘরটি আগেই ব্যবহৃত হয়েছে"))

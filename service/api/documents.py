@@ -11,6 +11,7 @@ from flask import Response, current_app, g, request, url_for
 
 from config import PADES_LEVELS
 from signing.sign import SigningProfile
+from signing.stamp import StampPlacement, VisibleStamp
 
 from .. import archive
 from ..auth import require_permission
@@ -174,6 +175,26 @@ def get_document(document_id: str) -> dict:
     return document_dict(archive.get_document(document_id), detailed=True)
 
 
+def _requested_stamp(body: dict) -> VisibleStamp | None:
+    """Return the visible stamp a signing request asks for, or None for an invisible signature."""
+    visible = body.get("visible", False)
+    if not isinstance(visible, bool):
+        raise invalid_field("visible", "use true or false", "true অথবা false দিন")
+    if not visible:
+        return None
+
+    page = body.get("page")
+    if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page < 1):
+        raise invalid_field("page", "a page number from 1", "১ বা তার বেশি পৃষ্ঠা নম্বর")
+    box = body.get("box")
+    if box is not None and (not isinstance(box, list) or len(box) != 4
+                            or not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in box)):
+        raise invalid_field("box", "four numbers [x1, y1, x2, y2] in PDF points",
+                            "PDF পয়েন্টে চারটি সংখ্যা [x1, y1, x2, y2]")
+    placement = StampPlacement(page=page - 1 if page else -1, box=tuple(box) if box else None)
+    return archive.signature_stamp(g.user, placement)
+
+
 @bp.post("/documents/<document_id>/signatures")
 @require_permission("document:sign")
 def create_signature(document_id: str) -> tuple[dict, int]:
@@ -198,7 +219,8 @@ def create_signature(document_id: str) -> tuple[dict, int]:
     if role is not None and not isinstance(role, str):
         raise invalid_field("role", "a role name such as 'chair'", "'chair'-এর মতো একটি ভূমিকার নাম")
 
-    profile = SigningProfile(level=level, reason=reason, location=location)
+    stamp = _requested_stamp(body)
+    profile = SigningProfile(level=level, reason=reason, location=location, stamp=stamp)
     signature, report = archive.sign_document(document_id, g.user, profile, role)
     own = next((entry for entry in report.signatures if entry.field_name == signature.field_name), report.signatures[-1])
     return {

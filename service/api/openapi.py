@@ -276,6 +276,13 @@ def build_openapi() -> dict:
                             "level": {"type": "string", "enum": list(SUPPORTED_LEVELS)},
                             "reason": {"type": "string", "maxLength": 200},
                             "location": {"type": "string", "maxLength": 200},
+                            "role": {"type": "string", "description": "signing role; default: the next required role"},
+                            "visible": {"type": "boolean", "description": "draw a Bengali stamp (name, designation, "
+                                        "office, date in both calendars); default false"},
+                            "page": {"type": "integer", "minimum": 1, "description": "stamp page; default the last"},
+                            "box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
+                                    "description": "stamp rectangle [x1, y1, x2, y2] in PDF points; "
+                                                   "default: free space below the content"},
                         },
                     }}}},
                     "responses": {
