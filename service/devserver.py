@@ -76,10 +76,12 @@ def _ensure_dev_accounts(app, pki) -> dict[str, str]:
     for username, role, display_name, designation, office in DEV_USERS:
         user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
         if user is None:
-            user = User(username=username, role=role, display_name=display_name, designation=designation,
-                        office=office)
+            user = User(username=username, role=role)
             db.session.add(user)
-            db.session.flush()
+        # Development accounts always carry the current names, so data made by
+        # an older version still renders stamps.
+        user.display_name, user.designation, user.office = display_name, designation, office
+        db.session.flush()
         token = tokens.get(username)
         known = token and db.session.execute(
             db.select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
