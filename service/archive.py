@@ -12,15 +12,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from pyhanko.sign.signers import Signer
 from sqlalchemy.exc import IntegrityError
 
 from signing.credentials import load_pkcs12_signer
 from signing.errors import CredentialError
 from signing.intake import prepare_upload
+from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_uri
 from signing.sign import SigningProfile, sign_pdf
 from signing.stamp import StampPlacement, VisibleStamp, stamp_lines
 from signing.validation import ValidationReport, validate_pdf
@@ -327,16 +331,37 @@ def _signing_credential(user: User) -> SigningCredential:
     return credential
 
 
-def _load_signer(credential: SigningCredential):
-    """Open a PKCS#12 credential; its passphrase is read from the credential's secret file."""
-    location = Path(credential.location)
-    if credential.kind != "pkcs12":
-        raise CredentialError(location, f"credential kind {credential.kind!r} is not supported")
+def _read_secret(credential: SigningCredential) -> bytes | None:
+    if not credential.secret_file:
+        return None
     try:
-        passphrase = Path(credential.secret_file).read_bytes().strip() if credential.secret_file else b""
+        return Path(credential.secret_file).read_bytes().strip()
     except OSError as error:
-        raise CredentialError(location, f"cannot read the passphrase file: {error.strerror}") from None
-    return load_pkcs12_signer(location, passphrase)
+        raise CredentialError(Path(credential.location), f"cannot read the secret file: {error.strerror}") from None
+
+
+@contextmanager
+def _open_signer(credential: SigningCredential, pin: str | None) -> Iterator[Signer]:
+    """Open a user's signing credential for one signature.
+
+    A PKCS#12 passphrase comes from the credential's secret file. A PKCS#11
+    PIN comes from the secret file or, when the credential has none, from the
+    request; it is used for this session only and never stored.
+    """
+    if credential.kind == "pkcs12":
+        yield load_pkcs12_signer(Path(credential.location), _read_secret(credential) or b"")
+        return
+    if credential.kind == "pkcs11":
+        settings = parse_pkcs11_uri(credential.location)
+        secret = _read_secret(credential)
+        if secret is None and not pin:
+            raise ApiProblem("pin_required")
+        intermediates = components().policy.intermediates
+        with open_pkcs11_signer(settings, secret if secret is not None else pin,
+                                ca_certificates=intermediates) as signer:
+            yield signer
+        return
+    raise CredentialError(Path(credential.location), f"credential kind {credential.kind!r} is not supported")
 
 
 BANGLADESH_TIME = timezone(timedelta(hours=6))  # Bangladesh Standard Time, no daylight saving since 2009
@@ -356,7 +381,7 @@ def signature_stamp(user: User, placement: StampPlacement) -> VisibleStamp:
 
 
 def sign_document(document_id: str, user: User, profile: SigningProfile,
-                  role: str | None = None) -> tuple[Signature, ValidationReport]:
+                  role: str | None = None, pin: str | None = None) -> tuple[Signature, ValidationReport]:
     """Sign the current revision with the user's credential and store the result as a new revision.
 
     ``role`` is the signer's role in the document kind's signing order; by
@@ -372,9 +397,9 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
         _record_fixity_failure(document, revision, digest, user)
         raise ApiProblem("fixity_mismatch", revision=revision.number)
 
-    signer = _load_signer(credential)
     parts = components()
-    signed = sign_pdf(data, signer, profile, timestamper=parts.timestamper, policy=parts.policy)
+    with _open_signer(credential, pin) as signer:
+        signed = sign_pdf(data, signer, profile, timestamper=parts.timestamper, policy=parts.policy)
     signed_digest = sha256_hex(signed)
 
     # Validate before storing: a signature the archive itself would not accept

@@ -122,6 +122,36 @@ def add_credential(username: str, pkcs12_path: Path, passphrase_file: Path) -> N
     click.echo(f"registered credential for {username}: {signer.signing_cert.subject.human_friendly}")
 
 
+@credentials_cli.command("add-pkcs11")
+@click.argument("username")
+@click.option("--uri", required=True,
+              help="RFC 7512 URI of the key, e.g. 'pkcs11:token=Seal;object=seal?module-path=/usr/lib/x.so'.")
+@click.option("--pin-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="File that contains the PIN, for keys the service uses unattended (an office seal in an HSM). "
+                   "Without it, each signing request sends the PIN.")
+def add_pkcs11_credential(username: str, uri: str, pin_file: Path | None) -> None:
+    """Register a key on a PKCS#11 token or HSM for a user; with a PIN file, check that it opens."""
+    from signing.errors import SigningError
+    from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_uri
+
+    user = _user_or_fail(username)
+    try:
+        settings = parse_pkcs11_uri(uri)
+    except ValueError as error:
+        raise click.ClickException(f"invalid PKCS#11 URI: {error}") from None
+    subject = "not checked: no PIN file"
+    if pin_file is not None:
+        try:
+            with open_pkcs11_signer(settings, pin_file.read_bytes().strip()) as signer:
+                subject = signer.signing_cert.subject.human_friendly
+        except SigningError as error:
+            raise click.ClickException(f"cannot open the key: {error}") from None
+    db.session.add(SigningCredential(user=user, kind="pkcs11", location=uri,
+                                     secret_file=str(pin_file.resolve()) if pin_file else None))
+    db.session.commit()
+    click.echo(f"registered PKCS#11 credential for {username}: {subject}")
+
+
 @storage_cli.command("init")
 def init_storage() -> None:
     """Create the bucket with versioning and object lock if it does not exist."""

@@ -30,6 +30,7 @@ FIELD_LABELS = {
     "hold": {"en": "legal hold", "bn": "আইনগত সংরক্ষণাদেশ"},
     "role": {"en": "signing role", "bn": "স্বাক্ষরের ভূমিকা"},
     "visible": {"en": "visible", "bn": "দৃশ্যমান স্বাক্ষর"},
+    "pin": {"en": "PIN", "bn": "পিন"},
     "page": {"en": "page", "bn": "পৃষ্ঠা"},
     "box": {"en": "box", "bn": "স্ট্যাম্পের ঘর"},
     "request": {"en": "request body", "bn": "অনুরোধের বডি"},
@@ -122,6 +123,18 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     "stamp_placement_failed": {
         "en": ("Stamp cannot be placed", "The signature stamp does not fit where requested ({reason}). Choose another page or box."),
         "bn": ("স্ট্যাম্প বসানো যায়নি", "অনুরোধ করা স্থানে স্বাক্ষরের স্ট্যাম্প বসানো যায়নি ({reason})। অন্য পৃষ্ঠা বা ঘর বেছে নিন।"),
+    },
+    "pin_required": {
+        "en": ("PIN required", "Your signing key is on a token: send its PIN as \"pin\" in the request."),
+        "bn": ("পিন প্রয়োজন", "আপনার স্বাক্ষরের কী একটি টোকেনে আছে: অনুরোধে \"pin\" হিসেবে টোকেনের পিন পাঠান।"),
+    },
+    "pin_incorrect": {
+        "en": ("Incorrect PIN", "The token rejected the PIN. Check it and try again; tokens lock after a few wrong PINs."),
+        "bn": ("পিন সঠিক নয়", "টোকেন পিনটি গ্রহণ করেনি। পরীক্ষা করে আবার চেষ্টা করুন; কয়েকবার ভুল পিন দিলে টোকেন লক হয়ে যায়।"),
+    },
+    "pin_locked": {
+        "en": ("Token locked", "The token is locked after too many wrong PINs. Ask the token's administrator to unlock it."),
+        "bn": ("টোকেন লক হয়ে গেছে", "অনেকবার ভুল পিন দেওয়ায় টোকেন লক হয়ে গেছে। টোকেনের প্রশাসককে এটি খুলে দিতে বলুন।"),
     },
     "signing_complete": {
         "en": ("All signatures present", "Every required signature of this document is present; it takes no more."),

@@ -22,6 +22,7 @@ from signing.errors import (
     SigningProfileError,
     TimestampFailed,
 )
+from signing.pkcs11 import Pkcs11CredentialError
 from signing.stamp import StampPlacementError, StampTextError
 from storage import ChecksumMismatch, StorageError, StorageUnavailable
 
@@ -57,6 +58,9 @@ STATUS_BY_CODE = {
     "signer_certificate_rejected": 422,
     "document_not_signable": 409,
     "signing_complete": 409,
+    "pin_required": 422,
+    "pin_incorrect": 422,
+    "pin_locked": 422,
     "stamp_text_unsupported": 422,
     "stamp_placement_failed": 422,
     "signature_role_taken": 409,
@@ -187,6 +191,9 @@ def _handle_signing_error(error: SigningError) -> Response:
     if isinstance(error, TimestampFailed):
         log.error("timestamp service failed: %s", error)
         return problem_response(ApiProblem("timestamp_unavailable"))
+    if isinstance(error, Pkcs11CredentialError) and error.reason in ("pin_incorrect", "pin_locked"):
+        log.warning("signing rejected: token PIN %s", "incorrect" if error.reason == "pin_incorrect" else "locked")
+        return problem_response(ApiProblem(error.reason))
     if isinstance(error, CredentialError):
         log.error("signing credential unavailable: %s", error)
         return problem_response(ApiProblem("signing_credential_unavailable"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -74,6 +75,35 @@ class Pkcs11Settings:
     @property
     def effective_cert_label(self) -> str:
         return self.cert_label if self.cert_label is not None else self.key_label
+
+
+def parse_pkcs11_uri(uri: str) -> Pkcs11Settings:
+    """Parse an RFC 7512 PKCS#11 URI naming a signing key.
+
+    Example: ``pkcs11:token=Dolil%20Seal;object=seal?module-path=/usr/lib/softhsm/libsofthsm2.so``.
+    ``token``, ``object`` (the key's label, also used for the certificate) and
+    the ``module-path`` query attribute are required; other attributes are
+    ignored. A PIN in the URI (``pin-value``) is rejected, because URIs are
+    stored and logged; the PIN comes from a secret file or the request.
+    Raises ValueError naming what is missing.
+    """
+    if not uri.startswith("pkcs11:"):
+        raise ValueError("a PKCS#11 URI starts with 'pkcs11:'")
+    path, _, query = uri[len("pkcs11:"):].partition("?")
+    attributes: dict[str, str] = {}
+    for part, separator in ((path, ";"), (query, "&")):
+        for item in filter(None, part.split(separator)):
+            name, equals, value = item.partition("=")
+            if not equals:
+                raise ValueError(f"attribute {name!r} of the PKCS#11 URI has no value")
+            attributes[name.strip()] = urllib.parse.unquote(value)
+    if "pin-value" in attributes:
+        raise ValueError("the PKCS#11 URI must not contain pin-value: give the PIN in a secret file")
+    for name in ("token", "object", "module-path"):
+        if not attributes.get(name):
+            raise ValueError(f"the PKCS#11 URI needs a {name!r} attribute")
+    return Pkcs11Settings(library_path=Path(attributes["module-path"]), token_label=attributes["token"],
+                          key_label=attributes["object"])
 
 
 class Pkcs11CredentialError(CredentialError):

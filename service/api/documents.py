@@ -221,7 +221,10 @@ def create_signature(document_id: str) -> tuple[dict, int]:
 
     stamp = _requested_stamp(body)
     profile = SigningProfile(level=level, reason=reason, location=location, stamp=stamp)
-    signature, report = archive.sign_document(document_id, g.user, profile, role)
+    pin = body.get("pin")
+    if pin is not None and (not isinstance(pin, str) or not pin):
+        raise invalid_field("pin", "the token PIN as a text", "টোকেনের পিন লেখা হিসেবে দিন")
+    signature, report = archive.sign_document(document_id, g.user, profile, role, pin)
     own = next((entry for entry in report.signatures if entry.field_name == signature.field_name), report.signatures[-1])
     return {
         "signature": signature_dict(signature),
