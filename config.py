@@ -72,7 +72,6 @@ class Settings:
     # validation_policy_name for validation and for the signer check.
     validation_policy: str | None = None
     tsa_url: str | None = None
-    signing_level: str = "B-B"
 
     log_format: str = "text"
     log_level: str = "INFO"
@@ -98,7 +97,6 @@ class Settings:
         _check_choice("DOLIL_ENV", self.env, ENVIRONMENTS)
         _check_choice("DOLIL_RETENTION_MODE", self.retention_mode, RETENTION_MODES)
         _check_choice("DOLIL_REVOCATION_MODE", self.revocation_mode, REVOCATION_MODES)
-        _check_choice("DOLIL_SIGNING_LEVEL", self.signing_level, PADES_LEVELS)
         if self.max_upload_bytes <= 0:
             raise ConfigurationError("DOLIL_MAX_UPLOAD_BYTES", "must be a positive number of bytes")
         for name in ("retention_days", "retention_days_minutes", "retention_days_evidence"):
@@ -108,10 +106,6 @@ class Settings:
         if self.validation_policy is not None and not Path(self.validation_policy).is_file():
             raise ConfigurationError(
                 "DOLIL_VALIDATION_POLICY", f"{self.validation_policy!r} is not a readable policy file"
-            )
-        if self.signing_level != "B-B" and not self.tsa_url:
-            raise ConfigurationError(
-                "DOLIL_SIGNING_LEVEL", f"{self.signing_level} needs a timestamp service (DOLIL_TSA_URL)"
             )
 
         if self.is_production:
