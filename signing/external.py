@@ -339,8 +339,8 @@ def prepare_external_signature(
     B-LTA raise :class:`~signing.errors.SigningProfileError`.
 
     Only RSA (PKCS#1 v1.5) and EC keys are supported. Runs its own event loop, so
-    it must not be called from a coroutine. Raises only
-    :class:`~signing.errors.SigningError` subclasses.
+    it must not be called from a coroutine. Raises
+    :class:`~signing.errors.SigningError` subclasses, and ValueError for a naive ``at``.
     """
     if at is not None and at.utcoffset() is None:
         raise ValueError("at must be a timezone-aware datetime")
@@ -348,8 +348,8 @@ def prepare_external_signature(
         raise SigningProfileError(
             "level",
             profile.level,
-            f"external signing produces {' or '.join(_EXTERNAL_LEVELS)}; add validation data "
-            "and a document time-stamp to the completed document for B-LT and B-LTA",
+            f"external signing produces only {' or '.join(_EXTERNAL_LEVELS)}. For B-LT and B-LTA, add "
+            "validation data and a document time-stamp to the completed document",
         )
     if profile.level == "B-T" and timestamper is None:
         raise SigningProfileError("level", profile.level, "a timestamper is required")
@@ -532,7 +532,7 @@ async def _prepare(
 
 
 async def _measure_timestamp_token(timestamper: TimeStamper) -> int:
-    """Return the DER size of a token from the TSA, which also shows that the TSA answers before anyone signs."""
+    """Return the DER size of a token from the TSA, which also checks that the TSA responds before anyone signs."""
     try:
         token = await timestamper.async_dummy_response(DIGEST_ALGORITHM)
     except TimestampRequestError as exc:
@@ -548,8 +548,8 @@ def _mechanism_for(certificate: asn1_x509.Certificate) -> str:
     if mechanism is None:
         raise SignerCertificateRejected(
             "unsupported_key",
-            f"certificate of {certificate.subject.human_friendly} has a {algorithm} key; "
-            f"external signing supports {', '.join(sorted(_MECHANISMS))} keys",
+            f"certificate of {certificate.subject.human_friendly} has a {algorithm} key, but "
+            f"external signing supports only {' and '.join(sorted(_MECHANISMS))} keys",
             certificate.serial_number,
         )
     return mechanism
