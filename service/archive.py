@@ -380,6 +380,16 @@ def signature_stamp(user: User, placement: StampPlacement) -> VisibleStamp:
     return VisibleStamp(lines, placement)
 
 
+def read_current_revision(document: Document, user: User) -> tuple[Revision, bytes]:
+    """Read the current revision's bytes after checking their fixity; a mismatch is recorded and raised."""
+    revision = document.current_revision
+    data, digest = _read_revision(document, revision, user)
+    if digest != revision.sha256:
+        _record_fixity_failure(document, revision, digest, user)
+        raise ApiProblem("fixity_mismatch", revision=revision.number)
+    return revision, data
+
+
 def sign_document(document_id: str, user: User, profile: SigningProfile,
                   role: str | None = None, pin: str | None = None) -> tuple[Signature, ValidationReport]:
     """Sign the current revision with the user's credential and store the result as a new revision.
@@ -391,15 +401,18 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
     role, certify = check_next_signature(document, user, role)
     profile = dataclasses.replace(profile, certify=certify)
     credential = _signing_credential(user)
-    revision = document.current_revision
-    data, digest = _read_revision(document, revision, user)
-    if digest != revision.sha256:
-        _record_fixity_failure(document, revision, digest, user)
-        raise ApiProblem("fixity_mismatch", revision=revision.number)
+    revision, data = read_current_revision(document, user)
 
     parts = components()
     with _open_signer(credential, pin) as signer:
         signed = sign_pdf(data, signer, profile, timestamper=parts.timestamper, policy=parts.policy)
+    return store_signed_revision(document, revision, user, signed, role)
+
+
+def store_signed_revision(document: Document, revision: Revision, user: User, signed: bytes,
+                          role: str | None) -> tuple[Signature, ValidationReport]:
+    """Validate a newly signed PDF and store it as the revision after ``revision``."""
+    parts = components()
     signed_digest = sha256_hex(signed)
 
     # Validate before storing: a signature the archive itself would not accept

@@ -152,6 +152,37 @@ def add_pkcs11_credential(username: str, uri: str, pin_file: Path | None) -> Non
     click.echo(f"registered PKCS#11 credential for {username}: {subject}")
 
 
+@credentials_cli.command("add-external")
+@click.argument("username")
+@click.option("--certificate", "certificate_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="The officer's signing certificate (PEM or DER) whose key stays on their token.")
+def add_external_credential(username: str, certificate_path: Path) -> None:
+    """Register a certificate for two-phase signing with a key the service never holds."""
+    from asn1crypto import pem
+    from asn1crypto import x509 as asn1_x509
+
+    from signing.errors import SigningError
+    from signing.sign import check_signer_certificate
+
+    from .external_signing import certificate_fingerprint
+
+    user = _user_or_fail(username)
+    data = certificate_path.read_bytes()
+    if pem.detect(data):
+        _, _, data = pem.unarmor(data)
+    try:
+        certificate = asn1_x509.Certificate.load(data)
+        subject = certificate.subject.human_friendly
+        check_signer_certificate(certificate)
+    except (ValueError, TypeError) as error:
+        raise click.ClickException(f"{certificate_path} is not an X.509 certificate: {error}") from None
+    except SigningError as error:
+        raise click.ClickException(f"the certificate cannot sign: {error}") from None
+    db.session.add(SigningCredential(user=user, kind="external", location=f"sha256:{certificate_fingerprint(data)}"))
+    db.session.commit()
+    click.echo(f"registered external credential for {username}: {subject}")
+
+
 @storage_cli.command("init")
 def init_storage() -> None:
     """Create the bucket with versioning and object lock if it does not exist."""

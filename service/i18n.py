@@ -31,6 +31,9 @@ FIELD_LABELS = {
     "role": {"en": "signing role", "bn": "স্বাক্ষরের ভূমিকা"},
     "visible": {"en": "visible", "bn": "দৃশ্যমান স্বাক্ষর"},
     "pin": {"en": "PIN", "bn": "পিন"},
+    "certificates": {"en": "certificates", "bn": "সার্টিফিকেট"},
+    "handle": {"en": "handle", "bn": "হ্যান্ডেল"},
+    "signature_value": {"en": "signature value", "bn": "স্বাক্ষরের মান"},
     "page": {"en": "page", "bn": "পৃষ্ঠা"},
     "box": {"en": "box", "bn": "স্ট্যাম্পের ঘর"},
     "request": {"en": "request body", "bn": "অনুরোধের বডি"},
@@ -127,6 +130,18 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     "pin_required": {
         "en": ("PIN required", "Your signing key is on a token: send its PIN as \"pin\" in the request."),
         "bn": ("পিন প্রয়োজন", "আপনার স্বাক্ষরের কী একটি টোকেনে আছে: অনুরোধে \"pin\" হিসেবে টোকেনের পিন পাঠান।"),
+    },
+    "certificate_not_registered": {
+        "en": ("Certificate not registered", "The signer certificate is not registered to your user for two-phase signing. Ask an administrator to register it."),
+        "bn": ("সার্টিফিকেট নিবন্ধিত নয়", "দুই ধাপে স্বাক্ষরের জন্য এই স্বাক্ষরকারীর সার্টিফিকেট আপনার নামে নিবন্ধিত নয়। প্রশাসককে এটি নিবন্ধন করতে বলুন।"),
+    },
+    "pending_signature_not_found": {
+        "en": ("Prepared signature not found", "No unexpired prepared signature of yours has this handle for this document. Prepare the signature again."),
+        "bn": ("প্রস্তুত স্বাক্ষর পাওয়া যায়নি", "এই দলিলের জন্য এই হ্যান্ডেলের কোনো মেয়াদি প্রস্তুত স্বাক্ষর আপনার নেই। আবার স্বাক্ষর প্রস্তুত করুন।"),
+    },
+    "signature_value_invalid": {
+        "en": ("Signature value invalid", "The signature value does not verify with the prepared signer certificate ({reason}). Nothing was stored."),
+        "bn": ("স্বাক্ষরের মান সঠিক নয়", "প্রস্তুত স্বাক্ষরকারীর সার্টিফিকেট দিয়ে স্বাক্ষরের মান যাচাই হয়নি ({reason})। কিছুই সংরক্ষণ করা হয়নি।"),
     },
     "pin_incorrect": {
         "en": ("Incorrect PIN", "The token rejected the PIN. Check it and try again; tokens lock after a few wrong PINs."),

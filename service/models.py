@@ -11,7 +11,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -199,6 +211,30 @@ class IdempotencyKey(db.Model):
     request_sha256: Mapped[str] = mapped_column(String(64))
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PendingSignature(db.Model):
+    """A two-phase signature prepared for a key the service never holds.
+
+    The officer signs the prepared signed attributes on their own token and
+    completes it with the handle; only the handle's SHA-256 is stored. It is
+    bound to the user, the document and the revision it was prepared from,
+    expires, and can be completed once.
+    """
+
+    __tablename__ = "pending_signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handle_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    revision_id: Mapped[str] = mapped_column(ForeignKey("revisions.id"))
+    role: Mapped[str | None] = mapped_column(String(32))
+    certificate_sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class JobCursor(db.Model):

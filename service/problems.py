@@ -22,6 +22,7 @@ from signing.errors import (
     SigningProfileError,
     TimestampFailed,
 )
+from signing.external import ExternalSignatureInvalid
 from signing.pkcs11 import Pkcs11CredentialError
 from signing.stamp import StampPlacementError, StampTextError
 from storage import ChecksumMismatch, StorageError, StorageUnavailable
@@ -59,6 +60,9 @@ STATUS_BY_CODE = {
     "document_not_signable": 409,
     "signing_complete": 409,
     "pin_required": 422,
+    "certificate_not_registered": 422,
+    "pending_signature_not_found": 404,
+    "signature_value_invalid": 422,
     "pin_incorrect": 422,
     "pin_locked": 422,
     "stamp_text_unsupported": 422,
@@ -185,6 +189,9 @@ def _handle_signing_error(error: SigningError) -> Response:
     if isinstance(error, StampPlacementError):
         log.info("stamp placement failed: %s %s", error.reason, error.detail)
         return problem_response(ApiProblem("stamp_placement_failed", reason=error.reason))
+    if isinstance(error, ExternalSignatureInvalid):
+        log.warning("two-phase signature rejected: %s", error.reason)
+        return problem_response(ApiProblem("signature_value_invalid", reason=error.reason))
     if isinstance(error, SignatureFieldInUse):
         return problem_response(ApiProblem("document_not_signable", reason_en="the signature field is already in use",
                                            reason_bn="স্বাক্ষরের ঘরটি আগেই ব্যবহৃত হয়েছে"))

@@ -13,7 +13,7 @@ from config import PADES_LEVELS
 from signing.sign import SigningProfile
 from signing.stamp import StampPlacement, VisibleStamp
 
-from .. import archive
+from .. import archive, external_signing
 from ..auth import require_permission
 from ..bengali import normalise_memo_number, normalise_memo_search, parse_date
 from ..components import components
@@ -225,6 +225,69 @@ def create_signature(document_id: str) -> tuple[dict, int]:
     if pin is not None and (not isinstance(pin, str) or not pin):
         raise invalid_field("pin", "the token PIN as a text", "টোকেনের পিন লেখা হিসেবে দিন")
     signature, report = archive.sign_document(document_id, g.user, profile, role, pin)
+    own = next((entry for entry in report.signatures if entry.field_name == signature.field_name), report.signatures[-1])
+    return {
+        "signature": signature_dict(signature),
+        "validation": own.to_dict(),
+        "document": document_dict(signature.document, detailed=True),
+    }, 201
+
+
+def _base64_field(body: dict, name: str) -> bytes:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise ApiProblem("field_missing", field=name)
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid_field(name, "base64 text", "base64 লেখা") from None
+
+
+def _certificates_field(body: dict) -> list[bytes]:
+    values = body.get("certificates")
+    if not isinstance(values, list) or not values or not all(isinstance(value, str) for value in values):
+        raise invalid_field("certificates", "a list of base64 DER certificates, the signer's first",
+                            "base64 DER সার্টিফিকেটের তালিকা, স্বাক্ষরকারীরটি প্রথমে")
+    return [_base64_field({"certificate": value}, "certificate") for value in values]
+
+
+@bp.post("/documents/<document_id>/signatures/prepare")
+@require_permission("document:sign")
+def prepare_signature(document_id: str) -> tuple[dict, int]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise invalid_field("request", "send a JSON object", "একটি JSON অবজেক্ট পাঠান")
+    settings = current_app.config["DOLIL_SETTINGS"]
+    level = body.get("level") or ("B-T" if settings.tsa_url else "B-B")
+    if level not in external_signing.EXTERNAL_LEVELS or (level == "B-T" and not settings.tsa_url):
+        raise invalid_field("level", "use B-B, or B-T when a timestamp service is configured",
+                            "B-B, অথবা টাইমস্ট্যাম্প সেবা থাকলে B-T দিন")
+    role = body.get("role")
+    if role is not None and not isinstance(role, str):
+        raise invalid_field("role", "a role name such as 'chair'", "'chair'-এর মতো একটি ভূমিকার নাম")
+    profile = SigningProfile(level=level, reason=body.get("reason") if isinstance(body.get("reason"), str) else None)
+    prepared = external_signing.prepare(document_id, g.user, profile, _certificates_field(body), role)
+    return {
+        "handle": prepared.handle,
+        "signed_attributes": base64.b64encode(prepared.signed_attributes).decode(),
+        "digest_algorithm": prepared.digest_algorithm,
+        "signature_mechanism": prepared.signature_mechanism,
+        "expires_at": iso(prepared.expires_at),
+    }, 201
+
+
+@bp.post("/documents/<document_id>/signatures/complete")
+@require_permission("document:sign")
+def complete_signature(document_id: str) -> tuple[dict, int]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise invalid_field("request", "send a JSON object", "একটি JSON অবজেক্ট পাঠান")
+    handle = body.get("handle")
+    if not isinstance(handle, str) or not handle:
+        raise ApiProblem("field_missing", field="handle")
+    signature_value = _base64_field(body, "signature_value")
+    certificates = _certificates_field(body) if body.get("certificates") is not None else []
+    signature, report = external_signing.complete(document_id, g.user, handle, signature_value, certificates)
     own = next((entry for entry in report.signatures if entry.field_name == signature.field_name), report.signatures[-1])
     return {
         "signature": signature_dict(signature),

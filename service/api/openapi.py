@@ -298,6 +298,60 @@ def build_openapi() -> dict:
                     },
                 },
             },
+            "/documents/{document_id}/signatures/prepare": {
+                "post": {
+                    "summary": "Prepare a two-phase signature for a key the service never holds",
+                    "description": _roles("document:sign") + " The signer certificate must be registered to the "
+                    "caller (flask credentials add-external). The key holder signs `signed_attributes` "
+                    "(RSASSA-PKCS1-v1_5 with SHA-256) and completes within 10 minutes.",
+                    "parameters": [document_id],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["certificates"],
+                        "properties": {
+                            "certificates": {"type": "array", "items": {"type": "string", "contentEncoding": "base64"},
+                                             "description": "DER certificates, the signer's first"},
+                            "level": {"type": "string", "enum": ["B-B", "B-T"]},
+                            "role": {"type": "string"},
+                            "reason": {"type": "string"},
+                        },
+                    }}}},
+                    "responses": {
+                        "201": {"description": "prepared", "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "properties": {
+                                "handle": {"type": "string"},
+                                "signed_attributes": {"type": "string", "contentEncoding": "base64"},
+                                "digest_algorithm": {"type": "string"},
+                                "signature_mechanism": {"type": "string"},
+                                "expires_at": {"type": "string", "format": "date-time"},
+                            },
+                        }}}},
+                        **_problem_responses(401, 403, 404, 409, 422, 500, 503),
+                    },
+                },
+            },
+            "/documents/{document_id}/signatures/complete": {
+                "post": {
+                    "summary": "Complete a prepared signature with the signature value made on the token",
+                    "description": _roles("document:sign"),
+                    "parameters": [document_id],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["handle", "signature_value"],
+                        "properties": {
+                            "handle": {"type": "string"},
+                            "signature_value": {"type": "string", "contentEncoding": "base64"},
+                            "certificates": {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}},
+                        },
+                    }}}},
+                    "responses": {
+                        "201": {"description": "signed and stored as a new revision",
+                                "content": {"application/json": {"schema": {"type": "object"}}}},
+                        **_problem_responses(401, 403, 404, 409, 422, 500, 503),
+                    },
+                },
+            },
             "/documents/{document_id}/legal-hold": {
                 "put": {
                     "summary": "Place or release the legal hold on every stored version",

@@ -21,6 +21,8 @@ ENDPOINTS = [
     ("GET", f"/api/v1/documents/{DOCUMENT_ID}/verification", "document:verify"),
     ("POST", "/api/v1/verifications", "verification:create"),
     ("PUT", f"/api/v1/documents/{DOCUMENT_ID}/legal-hold", "document:legal-hold"),
+    ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures/prepare", "document:sign"),
+    ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures/complete", "document:sign"),
 ]
 
 
