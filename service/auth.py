@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "document:verify": frozenset({"officer", "auditor", "service", "admin"}),
     "verification:create": frozenset({"auditor"}),
     "document:legal-hold": frozenset({"auditor", "admin"}),
+    "audit:read": frozenset({"auditor", "admin"}),
 }
 
 

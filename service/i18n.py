@@ -33,6 +33,8 @@ FIELD_LABELS = {
     "pin": {"en": "PIN", "bn": "পিন"},
     "certificates": {"en": "certificates", "bn": "সার্টিফিকেট"},
     "handle": {"en": "handle", "bn": "হ্যান্ডেল"},
+    "since": {"en": "since", "bn": "শুরুর তারিখ"},
+    "until": {"en": "until", "bn": "শেষের তারিখ"},
     "signature_value": {"en": "signature value", "bn": "স্বাক্ষরের মান"},
     "page": {"en": "page", "bn": "পৃষ্ঠা"},
     "box": {"en": "box", "bn": "স্ট্যাম্পের ঘর"},

@@ -420,6 +420,28 @@ def build_openapi() -> dict:
                     },
                 },
             },
+            "/audit-events": {
+                "get": {
+                    "summary": "The audit log, newest first",
+                    "description": _roles("audit:read") + " Each event's hash covers the previous event's hash.",
+                    "parameters": [
+                        {"name": name, "in": "query", "schema": {"type": "string"}}
+                        for name in ("document_id", "action", "outcome", "actor", "since", "until")
+                    ] + [
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                        {"name": "before", "in": "query", "schema": {"type": "integer"},
+                         "description": "next_before of the previous page"},
+                    ],
+                    "responses": {
+                        "200": {"description": "a page of events", "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": {"type": "object"}},
+                                           "next_before": {"type": ["integer", "null"]}},
+                        }}}},
+                        **_problem_responses(401, 403, 422),
+                    },
+                },
+            },
             "/openapi.json": {
                 "get": {"summary": "This description", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}},
             },

@@ -20,6 +20,7 @@ ENDPOINTS = [
     ("GET", f"/api/v1/documents/{DOCUMENT_ID}/content", "document:read"),
     ("GET", f"/api/v1/documents/{DOCUMENT_ID}/verification", "document:verify"),
     ("POST", "/api/v1/verifications", "verification:create"),
+    ("GET", "/api/v1/audit-events", "audit:read"),
     ("PUT", f"/api/v1/documents/{DOCUMENT_ID}/legal-hold", "document:legal-hold"),
     ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures/prepare", "document:sign"),
     ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures/complete", "document:sign"),
