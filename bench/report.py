@@ -1,0 +1,155 @@
+"""Markdown rendering of a benchmark run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.results import Row, Section, Target
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Facts about the whole run for the report's header."""
+
+    command: str
+    started_at: str
+    duration_seconds: float
+    mode: str
+    machine: dict[str, str]
+    versions: dict[str, str]
+    notes: Sequence[str]
+
+
+RUNNING = """\
+From the repository root, with the virtualenv set up by `./test.sh` and gunicorn
+installed into it:
+
+```sh
+.venv/bin/python -m bench                      # full run, writes BENCHMARKS.md
+.venv/bin/python -m bench --repetitions 10     # fewer repetitions, a shorter run
+.venv/bin/python -m bench --smoke --output /tmp/bench.md   # every case once on tiny files
+.venv/bin/python -m bench --no-postgres        # skip the PostgreSQL cases
+```
+
+`--postgres-url` names the PostgreSQL server to use (default
+`postgresql://postgres@127.0.0.1:5432/test`); the suite creates its own database
+there and drops it at the end, and skips the PostgreSQL cases when the server is
+not reachable. `tests/test_bench_smoke.py` runs the smoke mode.
+"""
+
+
+def _number(value: float) -> str:
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:,.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def _with_unit(value: float, unit: str) -> str:
+    return f"{_number(value)} {unit}"
+
+
+def _spread(row_value, unit: str) -> str:
+    if row_value.count == 1:
+        return "1 sample"
+    return f"{_number(row_value.minimum)}–{_number(row_value.maximum)} (n={row_value.count})"
+
+
+def _met(target: Target | None, row: Row) -> str:
+    if target is None:
+        return ""
+    met = target.met(row)
+    if met is None:
+        return "n/a"
+    text = "yes" if met else "**no**"
+    if target.statistic == "p95":
+        text += f" (p95 {_with_unit(target.checked_value(row), row.unit)})"
+    elif target.statistic == "median":
+        text += f" ({_with_unit(target.checked_value(row), row.unit)})"
+    return text
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines += ["| " + " | ".join(_escape(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _section_lines(section: Section) -> list[str]:
+    lines = [f"## {section.title}", "", section.method.strip(), ""]
+    if section.rows:
+        headers = ["Case", "Dolil median", "min–max", "Baseline", "Baseline median", "min–max", "Ratio",
+                   "Target", "Met", "Notes"]
+        cells = []
+        for row in section.rows:
+            cells.append([
+                row.case,
+                _with_unit(row.value.median, row.unit),
+                _spread(row.value, row.unit),
+                row.baseline_name,
+                _with_unit(row.baseline.median, row.unit) if row.baseline else "",
+                _spread(row.baseline, row.unit) if row.baseline else "",
+                f"{row.ratio:.2f}x" if row.ratio is not None else "",
+                row.target.text if row.target else "",
+                _met(row.target, row),
+                row.note,
+            ])
+        lines += _table(headers, cells)
+        lines.append("")
+    for note in section.notes:
+        lines.append(f"- {note}")
+    if section.notes:
+        lines.append("")
+    return lines
+
+
+def _targets_lines(sections: Sequence[Section]) -> list[str]:
+    cells = []
+    for section in sections:
+        for row in section.rows:
+            if row.target is None:
+                continue
+            checked = row.target.checked_value(row)
+            measured = f"{checked:.2f}x" if row.target.statistic == "ratio" and checked is not None else (
+                _with_unit(checked, row.unit) if checked is not None else "n/a")
+            cells.append([row.target.text, f"{section.title}: {row.case} vs {row.baseline_name}", measured,
+                          _met(row.target, row).split(" (")[0]])
+    if not cells:
+        return []
+    return ["## Targets", "", *_table(["Target", "Case", "Measured", "Met"], cells), ""]
+
+
+def render(summary: RunSummary, sections: Sequence[Section]) -> str:
+    """Return the whole report as Markdown."""
+    lines = [
+        "# Dolil benchmarks",
+        "",
+        f"Written by `{summary.command}` on {summary.started_at}; the run took "
+        f"{summary.duration_seconds / 60:.1f} minutes. Run the command again to refresh this page "
+        "instead of editing it.",
+        "",
+        f"Mode: {summary.mode}.",
+        "",
+        "Every figure is the median of repeated measurements beside a baseline measured in the same run "
+        "on the same machine; min–max is the spread of the samples and n their number. Ratio is the "
+        "figure's median divided by the baseline's median. Times are wall-clock times.",
+        "",
+    ]
+    for note in summary.notes:
+        lines.append(f"- {note}")
+    if summary.notes:
+        lines.append("")
+    lines += ["## Machine", "", *_table(["", ""], list(summary.machine.items())), ""]
+    lines += ["## Versions", "", *_table(["Component", "Version"], list(summary.versions.items())), ""]
+    lines += _targets_lines(sections)
+    for section in sections:
+        lines += _section_lines(section)
+    lines += ["## How to run", "", RUNNING.strip(), ""]
+    return "\n".join(lines).rstrip() + "\n"
