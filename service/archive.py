@@ -143,7 +143,8 @@ def upload_document(user: User, data: bytes, fields: DocumentFields,
     Returns the document and whether it is the result of an earlier request
     with the same ``idempotency_key``, in which case nothing new is stored.
     """
-    fingerprint = _request_fingerprint(data, fields)
+    # The fingerprint is one more pass over the upload, so only keyed requests pay it.
+    fingerprint = _request_fingerprint(data, fields) if idempotency_key is not None else None
     if idempotency_key is not None:
         earlier = _replayed_upload(user, idempotency_key, fingerprint)
         if earlier is not None:
@@ -251,7 +252,7 @@ def _validate(data: bytes, digest: str, *, fresh: bool) -> tuple[ValidationRepor
     """Validate bytes, reusing a cached report unless ``fresh``; return (report, computed)."""
     parts = components()
     policy = parts.policy
-    fingerprint = policy.fingerprint()
+    fingerprint = parts.policy_fingerprint
     if not fresh:
         cached = parts.reports.get(digest, fingerprint)
         if cached is not None:

@@ -136,6 +136,11 @@ class Components:
         )
 
     @cached_property
+    def policy_fingerprint(self) -> str:
+        """The policy's fingerprint, computed once: it reads package versions, which is slow per request."""
+        return self.policy.fingerprint()
+
+    @cached_property
     def timestamper(self):  # -> pyhanko.sign.timestamps.HTTPTimeStamper | None
         if not self.settings.tsa_url:
             return None

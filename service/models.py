@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -107,6 +108,11 @@ class SigningCredential(db.Model):
 
 class Document(db.Model):
     __tablename__ = "documents"
+    __table_args__ = (
+        # Prefix searches (LIKE 'x%') can use this index on PostgreSQL whatever
+        # the database collation; elsewhere it is a plain index.
+        Index("ix_documents_memo_number_prefix", "memo_number", postgresql_ops={"memo_number": "text_pattern_ops"}),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(16), index=True)

@@ -14,7 +14,6 @@ validators use as proof of existence of the signature and of that data.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import logging
 from dataclasses import dataclass
@@ -141,15 +140,22 @@ def sign_pdf(
             "revocation status are not checked"
         )
 
-    signed, field_name = asyncio.run(_sign(data, signer, profile, timestamper, policy, at))
+    # The coroutine returns the output buffer, not its bytes: on the main thread
+    # asyncio.run formats the finished task's repr, result included, when it
+    # restores the SIGINT handler (CPython 3.11), which costs seconds for a
+    # 100 MB result.
+    output, field_name = asyncio.run(_sign(data, signer, profile, timestamper, policy, at))
+    signed = output.getvalue()
 
+    # Callers that need the output's SHA-256 compute it; hashing here only for
+    # the log would add two passes over the file.
     logger.info(
-        "signed PDF: field %s, level %s, signer serial %x, input sha256 %s, output sha256 %s",
+        "signed PDF: field %s, level %s, signer serial %x, %d bytes in, %d bytes out",
         field_name,
         _produced_level(profile, timestamper),
         signer.signing_cert.serial_number,
-        hashlib.sha256(data).hexdigest(),
-        hashlib.sha256(signed).hexdigest(),
+        len(data),
+        len(signed),
     )
     return signed
 
@@ -167,7 +173,7 @@ async def _sign(
     timestamper: TimeStamper | None,
     policy: ValidationPolicy | None,
     at: datetime | None,
-) -> tuple[bytes, str]:
+) -> tuple[io.BytesIO, str]:
     """Check the signer's path when a policy is given, then sign; return output and field name."""
     if policy is None:
         return await _sign_with_fallback(data, signer, profile, timestamper, None)
@@ -191,7 +197,7 @@ async def _sign_with_fallback(
     timestamper: TimeStamper | None,
     context: ValidationContext | None,
     policy: ValidationPolicy | None = None,
-) -> tuple[bytes, str]:
+) -> tuple[io.BytesIO, str]:
     bytes_reserved = _estimate_bytes_reserved(signer, with_timestamp=timestamper is not None)
     try:
         return await _sign_once(data, signer, profile, timestamper, bytes_reserved, context, policy)
@@ -216,7 +222,7 @@ async def _sign_once(
     bytes_reserved: int | None,
     context: ValidationContext | None,
     policy: ValidationPolicy | None,
-) -> tuple[bytes, str]:
+) -> tuple[io.BytesIO, str]:
     """Sign once and return the output and the field name used.
 
     With a validation ``context`` (levels B-LT and B-LTA), pyHanko validates the
@@ -277,7 +283,7 @@ async def _sign_once(
         raise InvalidDocument("malformed_pdf", f"pyHanko cannot update the PDF: {exc}") from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise SignatureCreationFailed(repr(exc)) from exc
-    return output.getvalue(), field_name
+    return output, field_name
 
 
 def _open_writer(data: bytes) -> IncrementalPdfFileWriter:

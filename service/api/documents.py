@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from flask import Response, current_app, g, request, url_for
+from sqlalchemy.orm import joinedload
 
 from config import PADES_LEVELS
 from signing.sign import SigningProfile
@@ -160,6 +161,9 @@ def list_documents() -> dict:
             )
         )
 
+    # The page's serialiser reads each document's creator and current revision:
+    # load them with the page instead of one query per document.
+    query = query.options(joinedload(Document.current_revision), joinedload(Document.created_by))
     query = query.order_by(Document.created_at.desc(), Document.id.desc()).limit(limit + 1)
     documents = list(db.session.execute(query).scalars())
     page, more = documents[:limit], len(documents) > limit
