@@ -87,6 +87,28 @@ class SignatureReport:
     """Signature time-stamp and later document time-stamps: ``type`` (signature or
     document), ``time`` (genTime), ``tsa``, and for document time-stamps ``field_name``
     and ``revision``."""
+    byte_range: tuple[int, ...] | None = None
+    """The signature dictionary's /ByteRange as found, or None when it is missing or
+    not an array of integers."""
+    visual_check: dict = field(default_factory=dict)
+    """How the signed revision was compared with the later ones as rendered pages.
+
+    ``status`` is disabled, not_needed (nothing follows the signed revision),
+    passed, differences, or failed. Failed means that the signed revision, or
+    every later one, could not be rendered, and ``warnings`` gives the reasons. ``revisions_compared`` lists
+    revision numbers, and ``"file"`` for the complete file when bytes follow its
+    last revision. ``dpi`` and ``pages_compared`` give the rendering used, and
+    ``notes`` the limits that applied. Empty when the signature could not be
+    processed."""
+    visual_differences: tuple[dict, ...] = ()
+    """Pages that look different after signing, one entry per finding.
+
+    ``page`` is 1-based, or None for a change of the page count. ``revision`` is
+    the first later revision that shows the difference, or None for the complete
+    file. ``kind`` is content, page_size, page_count or covered_by_signature (a
+    later signature's widget covers signed content). ``changed_pixels`` counts
+    the differing pixels, and ``region`` ([x1, y1, x2, y2] in PDF points)
+    surrounds them. ``signed_revision`` repeats the revision compared against."""
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dictionary with datetimes as ISO 8601 in UTC."""

@@ -5,8 +5,9 @@ Cryptographic and certificate checks use pyHanko's AdES validation
 signature time-stamp, validation with time for signatures with one, and long-term
 (LTA) validation when later document time-stamps can supply a proof of existence
 (POE). :mod:`signing.trust` runs these checks. The document structure is
-reviewed as well, in :mod:`signing.revisions`, because pyHanko 0.38 accepts some
-changes that an auditor has to see:
+reviewed as well, in :mod:`signing.integrity`, because pyHanko 0.38 accepts some
+changes that an auditor has to see, and every signed revision is compared as
+rendered pages with the later ones (:mod:`signing.visual`):
 
 ==============================================  ===============  ======================
 Finding                                         Indication       Sub-indication
@@ -22,14 +23,32 @@ Algorithm or key size rejected by the policy    INDETERMINATE    CRYPTO_CONSTRAI
 Content time-stamp later than the revocation   TOTAL_FAILED     REVOKED
 No usable CRL or OCSP data under hard-fail      INDETERMINATE    TRY_LATER
 Signer certificate lacks a policy key usage     INDETERMINATE    CHAIN_CONSTRAINTS_FAILURE
+/ByteRange missing or not four integers, not
+from offset 0 to the end of the signed
+revision, overlapping, or its gap not exactly
+the dictionary's own /Contents string           TOTAL_FAILED     FORMAT_FAILURE
 Byte range not covering a whole revision,
 update rejected by the difference analysis,
-or DocMDP permissions exceeded                  TOTAL_FAILED     FORMAT_FAILURE
+DocMDP permissions exceeded, or an update that
+points objects back to earlier bytes            TOTAL_FAILED     FORMAT_FAILURE
 Bytes after the last ``%%EOF``, /Info or XMP
-metadata changed, annotations, unsigned fields
-or page content changed after signing           INDETERMINATE    FORMAT_FAILURE
+metadata changed, annotations, unsigned fields,
+page content, resources or geometry changed,
+catalog replaced, or a page that looks
+different after signing                         INDETERMINATE    FORMAT_FAILURE
+No signer certificate in the CMS signature      INDETERMINATE    NO_SIGNING_CERTIFICATE_FOUND
 Signature not parseable or unexpected error     INDETERMINATE    FORMAT_FAILURE
 ==============================================  ===============  ======================
+
+A /ByteRange failure comes first: the format check precedes the cryptographic
+checks in ETSI EN 319 102-1, and a crafted byte range can make a digest match
+bytes other than the document's, so its sub-indication replaces HASH_FAILURE or
+SIG_CRYPTO_FAILURE.
+
+NOTE: ETSI EN 319 102-1 defines FORMAT_FAILURE only under TOTAL_FAILED. The
+INDETERMINATE/FORMAT_FAILURE pair above is this service's own: the document
+may still be what was signed, but what changed after signing can alter what a
+reader sees.
 
 Revocation follows ETSI: a revoked signer certificate gives REVOKED_NO_POE
 unless a validated time-stamp proves that the signature existed before the
@@ -39,7 +58,8 @@ anchor. "soft-fail" accepts a signature whose revocation status could not be
 established and reports that status as ``not_checked``.
 
 Later revisions that only add signatures, document time-stamps or DSS data keep
-an earlier signature TOTAL_PASSED.
+an earlier signature TOTAL_PASSED, unless a later signature's stamp covers
+content signed by the earlier one.
 """
 
 from __future__ import annotations
@@ -50,10 +70,13 @@ import logging
 from datetime import datetime, timezone
 
 from pyhanko.sign.ades.report import AdESIndeterminate, AdESStatus, AdESSubIndic
+from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from signing.byterange import check_byte_range, read_byte_range
 from signing.evidence import timestamp_entries, timestamp_gen_time
+from signing.integrity import review_integrity
 from signing.policy import REVOCATION_MODES, ValidationPolicy, load_certificates, load_policy
 from signing.report import (
     INDETERMINATE,
@@ -63,15 +86,17 @@ from signing.report import (
     ValidationReport,
     worst_indication,
 )
-from signing.revisions import DocumentFacts, FieldEntry, open_pdf, review_integrity, shorten
+from signing.revisions import DocumentFacts, FieldEntry, open_pdf, shorten
 from signing.trust import build_revocation_summary, evaluate_trust, signature_timestamp
 from signing.validation_setup import ValidationSetup, open_validation_setup
+from signing.visual import VisualComparison, VisualSettings
 
 __all__ = [
     "REVOCATION_MODES",
     "SignatureReport",
     "ValidationPolicy",
     "ValidationReport",
+    "VisualSettings",
     "load_certificates",
     "load_policy",
     "validate_pdf",
@@ -119,17 +144,24 @@ _SUB_INDICATION_TEXT = {
 
 
 def validate_pdf(
-    data: bytes, policy: ValidationPolicy, *, now: datetime | None = None
+    data: bytes,
+    policy: ValidationPolicy,
+    *,
+    now: datetime | None = None,
+    visual: VisualSettings | None = None,
 ) -> ValidationReport:
     """Validate every signature in a PDF and return a report.
 
     ``now`` sets the validation time (timezone-aware) and defaults to the current
     time. With an explicit ``now`` nothing is fetched, even if the policy allows
     fetching, because fetched data would describe the present and not ``now``.
+    ``visual`` bounds the rendering of revisions for the visual comparison and
+    defaults to :class:`~signing.visual.VisualSettings` ``()``.
 
     Raises :class:`~signing.errors.InvalidDocument` when the bytes are empty, not
     a readable PDF, or encrypted. Problems with a single signature never raise:
-    they are reported as INDETERMINATE.
+    they are reported as INDETERMINATE, or as TOTAL_FAILED when its /ByteRange
+    is malformed. Rendering errors of the visual comparison become warnings.
 
     Runs its own event loop, so it must not be called from a running one.
     """
@@ -139,7 +171,8 @@ def validate_pdf(
 
     reader = open_pdf(data)
     document = DocumentFacts.read(reader, data)
-    signatures = asyncio.run(_validate_signatures(document, policy, now))
+    comparison = VisualComparison(document, visual if visual is not None else VisualSettings())
+    signatures = asyncio.run(_validate_signatures(document, comparison, policy, now))
 
     report = ValidationReport(
         indication=worst_indication(tuple(signature.indication for signature in signatures)),
@@ -163,17 +196,17 @@ def validate_pdf(
 
 
 async def _validate_signatures(
-    document: DocumentFacts, policy: ValidationPolicy, now: datetime | None
+    document: DocumentFacts, comparison: VisualComparison, policy: ValidationPolicy, now: datetime | None
 ) -> list[SignatureReport]:
     async with open_validation_setup(policy, now) as setup:
         reports = []
         for entry in document.signatures:
-            reports.append(await _validate_entry(entry, document, setup))
+            reports.append(await _validate_entry(entry, document, comparison, setup))
         return reports
 
 
 async def _validate_entry(
-    entry: FieldEntry, document: DocumentFacts, setup: ValidationSetup
+    entry: FieldEntry, document: DocumentFacts, comparison: VisualComparison, setup: ValidationSetup
 ) -> SignatureReport:
     if entry.signature is None:
         return _unprocessable_report(
@@ -184,9 +217,25 @@ async def _validate_entry(
         return _unprocessable_report(
             entry, document, setup.policy, f"signatures with /SubFilter {subfilter} are not supported"
         )
+    byte_range = read_byte_range(entry)
+    if byte_range is None or len(byte_range) != 4:
+        return _unprocessable_report(entry, document, setup.policy, "the signature has no usable /ByteRange")
     try:
-        return await _validate_signature(entry.signature, document, setup)
+        return await _validate_signature(entry, document, comparison, setup)
     except Exception as exc:  # one broken signature must not hide the others
+        if (
+            isinstance(exc, SignatureValidationError)
+            and exc.ades_subindication == AdESIndeterminate.NO_SIGNING_CERTIFICATE_FOUND
+        ):
+            # ETSI EN 319 102-1, 5.2.3: a signing certificate that cannot be
+            # identified gives INDETERMINATE/NO_SIGNING_CERTIFICATE_FOUND.
+            return _unprocessable_report(
+                entry,
+                document,
+                setup.policy,
+                f"the signer's certificate is not in the signature: {shorten(exc.failure_message)}",
+                sub_indication=AdESIndeterminate.NO_SIGNING_CERTIFICATE_FOUND.standard_name,
+            )
         logger.exception("validation of signature %r failed unexpectedly", entry.name)
         return _unprocessable_report(
             entry,
@@ -197,9 +246,10 @@ async def _validate_entry(
 
 
 async def _validate_signature(
-    signature: EmbeddedPdfSignature, document: DocumentFacts, setup: ValidationSetup
+    entry: FieldEntry, document: DocumentFacts, comparison: VisualComparison, setup: ValidationSetup
 ) -> SignatureReport:
-    integrity = review_integrity(signature, document)
+    signature = entry.signature
+    integrity = review_integrity(entry, document, comparison)
     trust = await evaluate_trust(signature, document, setup)
     indication = _indication_of(trust.sub_indication)
     sub_indication = None if indication == TOTAL_PASSED else trust.sub_indication.standard_name
@@ -207,11 +257,13 @@ async def _validate_signature(
     if sub_indication in _SUB_INDICATION_TEXT:
         warnings.append(f"{sub_indication}: {_SUB_INDICATION_TEXT[sub_indication]}")
     warnings.extend(trust.warnings)
-    if integrity.failures and indication != TOTAL_FAILED:
+    if integrity.format_failures:
+        indication, sub_indication = TOTAL_FAILED, FORMAT_FAILURE
+    elif integrity.failures and indication != TOTAL_FAILED:
         indication, sub_indication = TOTAL_FAILED, FORMAT_FAILURE
     elif integrity.doubts and indication == TOTAL_PASSED:
         indication, sub_indication = INDETERMINATE, FORMAT_FAILURE
-    warnings.extend(integrity.failures + integrity.doubts)
+    warnings.extend(integrity.format_failures + integrity.failures + integrity.doubts + integrity.warnings)
 
     level, level_warning = _detect_level(signature, document)
     if level_warning:
@@ -244,6 +296,9 @@ async def _validate_signature(
         warnings=tuple(warnings),
         poe_time=trust.poe_time,
         timestamps=timestamp_entries(signature, tst, document),
+        byte_range=read_byte_range(entry),
+        visual_check=integrity.visual_check,
+        visual_differences=tuple(integrity.visual_differences),
     )
 
 
@@ -292,13 +347,32 @@ def _detect_level(signature: EmbeddedPdfSignature, document: DocumentFacts) -> t
 
 
 def _unprocessable_report(
-    entry: FieldEntry, document: DocumentFacts, policy: ValidationPolicy, reason: str
+    entry: FieldEntry,
+    document: DocumentFacts,
+    policy: ValidationPolicy,
+    reason: str,
+    *,
+    sub_indication: str = FORMAT_FAILURE,
 ) -> SignatureReport:
+    """Report a signature that cannot be validated, failing it when its byte range is malformed.
+
+    A missing, null or zero /ByteRange, or a /Contents that is not the string in
+    its gap, is how Universal Signature Forgery makes viewers skip the checks.
+    Such a signature signs nothing, so it is TOTAL_FAILED/FORMAT_FAILURE.
+    """
     revisions_after = document.last_revision - entry.revision
+    indication = INDETERMINATE
+    try:
+        layout_problems = check_byte_range(entry, document)
+    except Exception as exc:  # a hostile dictionary must not stop the report
+        logger.warning("cannot check the byte range of signature %r: %s", entry.name, exc)
+        layout_problems = [f"the byte range cannot be checked: {type(exc).__name__}: {shorten(str(exc))}"]
+    if layout_problems:
+        indication, sub_indication = TOTAL_FAILED, FORMAT_FAILURE
     return SignatureReport(
         field_name=entry.name,
-        indication=INDETERMINATE,
-        sub_indication=FORMAT_FAILURE,
+        indication=indication,
+        sub_indication=sub_indication,
         signer_subject=None,
         signer_issuer=None,
         signer_serial=None,
@@ -308,10 +382,11 @@ def _unprocessable_report(
         coverage=SignatureCoverageLevel.UNCLEAR.name,
         signed_revision=entry.revision,
         revisions_after=revisions_after,
-        modified_after_signing=revisions_after > 0 or document.trailing_bytes > 0,
+        modified_after_signing=revisions_after > 0 or document.trailing_bytes > 0 or bool(layout_problems),
         modification_level=None,
-        changes=(),
+        changes=tuple(layout_problems),
         chain=(),
         revocation=build_revocation_summary(policy.revocation_mode, False, "not_checked", reason),
-        warnings=(reason,),
+        warnings=(reason, *layout_problems),
+        byte_range=read_byte_range(entry),
     )
