@@ -410,6 +410,11 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
     return store_signed_revision(document, revision, user, signed, role)
 
 
+def _revision_bytes(document: Document, revision: Revision) -> tuple[bytes, str]:
+    data, digest = _read_revision(document, revision, None)
+    return data, digest
+
+
 def store_signed_revision(document: Document, revision: Revision, user: User, signed: bytes,
                           role: str | None) -> tuple[Signature, ValidationReport]:
     """Validate a newly signed PDF and store it as the revision after ``revision``."""
@@ -423,6 +428,16 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
     if own.indication == "TOTAL_FAILED":
         log.error("refusing to store a failed signature: document=%s sub_indication=%s", document.id, own.sub_indication)
         raise ApiProblem("signing_failed")
+
+    # A new signature must not cost an earlier one its verdict, for example a
+    # visible stamp added after a certification that does not permit it.
+    earlier = {entry.field_name: entry.indication for entry in report.signatures[:-1]}
+    if any(indication != "TOTAL_PASSED" for indication in earlier.values()):
+        previous, _ = _validate(*_revision_bytes(document, revision), fresh=False)
+        for entry in previous.signatures:
+            if entry.indication == "TOTAL_PASSED" and earlier.get(entry.field_name) != "TOTAL_PASSED":
+                log.error("refusing a signature that invalidates %s: document=%s", entry.field_name, document.id)
+                raise ApiProblem("signature_breaks_earlier", field_name=entry.field_name)
 
     stored = parts.store.put(new_object_key(document.id), signed, sha256=signed_digest,
                              retention_days=parts.settings.retention_days_for(document.kind))

@@ -105,6 +105,38 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("File too large", "The upload exceeds the limit of {max_bytes} bytes."),
         "bn": ("ফাইলটি অনেক বড়", "আপলোডের সর্বোচ্চ সীমা {max_bytes} বাইট।"),
     },
+    "too_many_pages": {
+        "en": ("Too many pages", "The file has more pages than the archive accepts. Split the document into parts and upload each part."),
+        "bn": ("পৃষ্ঠার সংখ্যা অনেক বেশি", "ফাইলটিতে সংরক্ষণাগারের সর্বোচ্চ সীমার চেয়ে বেশি পৃষ্ঠা আছে। দলিলটি কয়েকটি অংশে ভাগ করে প্রতিটি অংশ আলাদাভাবে আপলোড করুন।"),
+    },
+    "too_many_objects": {
+        "en": ("PDF too complex", "The PDF contains more objects than the archive accepts. Save it again with a PDF editor, then upload the new file."),
+        "bn": ("PDF ফাইলটি অতিরিক্ত জটিল", "PDF ফাইলটিতে সংরক্ষণাগারের সর্বোচ্চ সীমার চেয়ে বেশি অবজেক্ট আছে। PDF সম্পাদনার সফটওয়্যারে ফাইলটি নতুন করে সংরক্ষণ করে নতুন ফাইলটি আপলোড করুন।"),
+    },
+    "too_many_revisions": {
+        "en": ("Too many revisions", "The PDF contains more revisions (updates added after saving or signing) than the archive accepts."),
+        "bn": ("সংস্করণের সংখ্যা অনেক বেশি", "PDF ফাইলটিতে সংরক্ষণাগারের সর্বোচ্চ সীমার চেয়ে বেশি সংস্করণ (সংরক্ষণ বা স্বাক্ষরের পর যুক্ত হালনাগাদ) আছে।"),
+    },
+    "nesting_too_deep": {
+        "en": ("PDF structure too deep", "The PDF nests arrays or dictionaries more deeply than the archive accepts. The file is probably damaged or deliberately crafted."),
+        "bn": ("PDF ফাইলের কাঠামো অতিরিক্ত গভীর", "PDF ফাইলটির ভেতরের কাঠামো (অ্যারে ও ডিকশনারি) সর্বোচ্চ সীমার চেয়ে বেশি স্তরে সাজানো। ফাইলটি সম্ভবত নষ্ট বা ইচ্ছাকৃতভাবে তৈরি।"),
+    },
+    "decompression_limit": {
+        "en": ("PDF content too large", "The compressed content of the PDF expands to more data than the archive accepts."),
+        "bn": ("PDF ফাইলের বিষয়বস্তু অনেক বড়", "PDF ফাইলটির সংকুচিত বিষয়বস্তু খুললে সংরক্ষণাগারের সর্বোচ্চ সীমার চেয়ে বেশি উপাত্ত হয়।"),
+    },
+    "image_too_large": {
+        "en": ("Scan too large", "The scanned image has more pixels than the archive accepts. Scan the page again at a lower resolution, for example 300 dpi, and upload it."),
+        "bn": ("স্ক্যান করা ছবিটি অনেক বড়", "স্ক্যান করা ছবিটিতে সংরক্ষণাগারের সর্বোচ্চ সীমার চেয়ে বেশি পিক্সেল আছে। কম রেজোলিউশনে (যেমন ৩০০ dpi) পৃষ্ঠাটি আবার স্ক্যান করে আপলোড করুন।"),
+    },
+    "memory_limit": {
+        "en": ("File needs too much memory", "Checking the file needed more memory than the archive allows. The file may be damaged or deliberately crafted; upload a simpler copy of the document."),
+        "bn": ("ফাইলটি পরীক্ষায় অতিরিক্ত মেমরি প্রয়োজন", "ফাইলটি পরীক্ষা করতে সংরক্ষণাগারের অনুমোদিত সীমার চেয়ে বেশি মেমরি প্রয়োজন হয়েছে। ফাইলটি নষ্ট বা ইচ্ছাকৃতভাবে তৈরি হতে পারে; দলিলটির একটি সরল অনুলিপি আপলোড করুন।"),
+    },
+    "processing_timeout": {
+        "en": ("File check took too long", "Checking the file took longer than the archive allows. The file may be damaged or deliberately crafted; save it again with a PDF editor or upload a smaller file."),
+        "bn": ("ফাইলটি পরীক্ষায় অনেক বেশি সময় লেগেছে", "ফাইলটি পরীক্ষা করতে অনুমোদিত সময়ের চেয়ে বেশি সময় লেগেছে। ফাইলটি নষ্ট বা ইচ্ছাকৃতভাবে তৈরি হতে পারে; PDF সম্পাদনার সফটওয়্যারে ফাইলটি নতুন করে সংরক্ষণ করুন অথবা ছোট ফাইল আপলোড করুন।"),
+    },
     "signing_credential_missing": {
         "en": ("No signing credential", "No active signing credential is registered for your user. Ask an administrator to register your certificate."),
         "bn": ("স্বাক্ষরের সার্টিফিকেট নেই", "আপনার নামে কোনো সক্রিয় ডিজিটাল স্বাক্ষর সার্টিফিকেট নিবন্ধিত নেই। প্রশাসককে আপনার সার্টিফিকেট নিবন্ধন করতে বলুন।"),
@@ -152,6 +184,10 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     "pin_locked": {
         "en": ("Token locked", "The token is locked after too many wrong PINs. Ask the token's administrator to unlock it."),
         "bn": ("টোকেন লক হয়ে গেছে", "অনেকবার ভুল পিন দেওয়ায় টোকেন লক হয়ে গেছে। টোকেনের প্রশাসককে এটি খুলে দিতে বলুন।"),
+    },
+    "signature_breaks_earlier": {
+        "en": ("Signature would invalidate an earlier one", "Adding this signature would make the earlier signature '{field_name}' fail validation, so nothing was stored. On certified minutes, sign without \"visible\"."),
+        "bn": ("এই স্বাক্ষর আগের স্বাক্ষরকে অবৈধ করবে", "এই স্বাক্ষর যোগ করলে আগের '{field_name}' স্বাক্ষরটি যাচাইয়ে ব্যর্থ হতো, তাই কিছুই সংরক্ষণ করা হয়নি। প্রত্যয়িত কার্যবিবরণীতে \"visible\" ছাড়া স্বাক্ষর করুন।"),
     },
     "signing_complete": {
         "en": ("All signatures present", "Every required signature of this document is present; it takes no more."),

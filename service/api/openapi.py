@@ -59,8 +59,10 @@ def _schemas() -> dict:
             "field_name": {"type": "string"},
             "indication": {"type": "string", "enum": INDICATIONS},
             "sub_indication": {"type": ["string", "null"],
-                               "description": "e.g. HASH_FAILURE, SIG_CRYPTO_FAILURE, REVOKED_NO_POE, "
-                                              "NO_CERTIFICATE_CHAIN_FOUND, OUT_OF_BOUNDS_NO_POE, TRY_LATER, FORMAT_FAILURE"},
+                               "description": "e.g. HASH_FAILURE, SIG_CRYPTO_FAILURE, FORMAT_FAILURE, REVOKED_NO_POE, "
+                                              "REVOKED_CA_NO_POE, NO_CERTIFICATE_CHAIN_FOUND, NO_SIGNING_CERTIFICATE_FOUND, "
+                                              "OUT_OF_BOUNDS_NO_POE, CHAIN_CONSTRAINTS_FAILURE, "
+                                              "CRYPTO_CONSTRAINTS_FAILURE, TRY_LATER"},
             "signer_subject": {"type": ["string", "null"]},
             "signer_issuer": {"type": ["string", "null"]},
             "signer_serial": {"type": ["string", "null"]},
@@ -69,7 +71,21 @@ def _schemas() -> dict:
             "timestamp_time": {"type": ["string", "null"], "format": "date-time",
                                "description": "time of the signature timestamp, if any"},
             "level": {"type": ["string", "null"]},
-            "coverage": {"type": "string", "enum": ["ENTIRE_FILE", "ENTIRE_REVISION", "CONTIGUOUS_BLOCK_FROM_START"]},
+            "coverage": {"type": "string",
+                         "enum": ["ENTIRE_FILE", "ENTIRE_REVISION", "CONTIGUOUS_BLOCK_FROM_START", "UNCLEAR"]},
+            "byte_range": {"type": ["array", "null"], "items": {"type": "integer"},
+                           "description": "the signature's /ByteRange as found"},
+            "poe_time": {"type": ["string", "null"], "format": "date-time",
+                         "description": "earliest proof of existence of the signature (from a timestamp)"},
+            "timestamps": {"type": "array", "items": {"type": "object"},
+                           "description": "signature and document timestamps with their times and authorities"},
+            "visual_check": {"type": "object",
+                             "description": "rendering comparison of each signed revision with later ones: status "
+                                            "(disabled, not_needed, passed, differences, failed), dpi, pages and "
+                                            "revisions compared, notes on limits that applied"},
+            "visual_differences": {"type": "array", "items": {"type": "object"},
+                                   "description": "pages that look different after signing: page, revision, "
+                                                  "signed_revision, kind, changed_pixels, region"},
             "signed_revision": {"type": "integer", "description": "0-based index of the PDF revision the signature covers"},
             "revisions_after": {"type": "integer", "description": "incremental updates after the signed revision"},
             "modified_after_signing": {"type": "boolean"},

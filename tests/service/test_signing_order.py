@@ -101,3 +101,29 @@ def test_evidence_signature_not_certifying(app, client, tokens):
     (signature,) = PdfFileReader(io.BytesIO(content.data)).embedded_signatures
 
     assert signature.docmdp_level is None
+
+
+def test_signature_invalidating_earlier_refused(app, client, tokens, dev_pki, tmp_path):
+    """A visible stamp after the secretary's certification would break it, so it is refused."""
+    from service.auth import issue_token
+    from service.extensions import db
+    from service.models import Document, SigningCredential, User
+    from signing.devpki import issue_certificate
+
+    issued = issue_certificate(dev_pki, "Stamping Chair")
+    (tmp_path / "chair.p12").write_bytes(issued.to_pkcs12(b"secret"))
+    (tmp_path / "chair.pass").write_bytes(b"secret")
+    chair = User(username="stamping-chair", role="officer", display_name="সভাপতি")
+    db.session.add(chair)
+    db.session.add(SigningCredential(user=chair, kind="pkcs12", location=str(tmp_path / "chair.p12"),
+                                     secret_file=str(tmp_path / "chair.pass")))
+    chair_token = issue_token(chair)
+    db.session.commit()
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    _sign(client, tokens["officer"], document_id)
+
+    response = _sign(client, chair_token, document_id, visible=True)
+
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["code"] == "signature_breaks_earlier"
+    assert db.session.get(Document, document_id).current_revision.number == 2
