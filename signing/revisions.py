@@ -242,7 +242,13 @@ def _find_dss_revisions(reader: PdfFileReader) -> frozenset[int]:
     revisions = set()
     previous = None
     for revision in range(reader.xrefs.total_revisions):
-        root = reader.get_historical_resolver(revision).root
+        try:
+            root = reader.get_historical_resolver(revision).root
+        except KeyError:
+            # A linearized file's first-page cross-reference section counts as a
+            # revision of its own but has no /Root (pyHanko 0.38); it has no DSS.
+            previous = None
+            continue
         dss = root.raw_get("/DSS") if "/DSS" in root else None
         if dss is None:
             previous = None

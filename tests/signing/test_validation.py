@@ -654,3 +654,21 @@ def test_fetch_from_allowed_host(document_with_urls, listener):
 
     assert listener.count >= 1
     assert signature.indication == "INDETERMINATE"
+
+
+def test_linearized_scan_validates_without_warning(officer_signer, dev_policy, caplog) -> None:
+    """A scan converted to PDF is linearized; its first cross-reference section has no /Root."""
+    import logging
+
+    from signing.intake import prepare_upload
+    from signing.sign import SigningProfile, sign_pdf
+
+    scan = Path(__file__).resolve().parents[2] / "samples" / "evidence-enothi-statement-2021-09-28.jpg"
+    pdf = prepare_upload(scan.read_bytes()).data
+    signed = sign_pdf(pdf, officer_signer, SigningProfile(), policy=dev_policy)
+
+    with caplog.at_level(logging.WARNING, logger="signing"):
+        report = validate_pdf(signed, dev_policy)
+
+    assert report.signatures[0].indication == "TOTAL_PASSED"
+    assert not [record for record in caplog.records if "document security store" in record.getMessage()]
