@@ -32,11 +32,26 @@ class SigningError(Exception):
 class InvalidDocument(SigningError):
     """An uploaded or supplied document cannot be accepted or signed.
 
-    ``reason`` is one of :attr:`REASONS`.
+    ``reason`` is one of :attr:`REASONS`. The reasons from ``too_many_pages``
+    on mean that the file exceeds a limit of :class:`signing.limits.InputLimits`.
     """
 
     REASONS = frozenset(
-        {"empty", "unsupported_type", "malformed_pdf", "encrypted_pdf", "image_invalid"}
+        {
+            "empty",
+            "unsupported_type",
+            "malformed_pdf",
+            "encrypted_pdf",
+            "image_invalid",
+            "too_many_pages",
+            "too_many_objects",
+            "too_many_revisions",
+            "nesting_too_deep",
+            "decompression_limit",
+            "image_too_large",
+            "memory_limit",
+            "processing_timeout",
+        }
     )
 
     def __init__(self, reason: str, detail: str) -> None:

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import base64
+import binascii
 import io
+import logging
+import random
 import zipfile
+import zlib
 from pathlib import Path
 
 import pikepdf
@@ -10,6 +15,8 @@ from PIL import Image
 
 from signing.errors import InvalidDocument
 from signing.intake import prepare_upload, sniff_type
+from signing.limits import Deadline, InputLimits, count_decoded_bytes
+from signing.sign import SigningProfile, sign_pdf
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 SAMPLE_PDF = SAMPLES / "minutes-2021-09-20.pdf"
@@ -66,9 +73,9 @@ def _encrypted_pdf(user_password: str) -> bytes:
     return buffer.getvalue()
 
 
-def _assert_rejected(data: bytes, reason: str) -> InvalidDocument:
+def _assert_rejected(data: bytes, reason: str, limits: InputLimits | None = None) -> InvalidDocument:
     with pytest.raises(InvalidDocument) as caught:
-        prepare_upload(data)
+        prepare_upload(data, limits)
     assert caught.value.reason == reason, caught.value.detail
     return caught.value
 
@@ -211,3 +218,198 @@ def test_png_signature_with_garbage_rejected() -> None:
     error = _assert_rejected(b"\x89PNG\r\n\x1a\n" + b"not a png" * 10, "image_invalid")
 
     assert "BytesIO" not in error.detail
+
+
+# --- limits -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"max_pages": 0}, {"max_objects": -1}, {"parse_timeout_seconds": 0.0}, {"max_revisions": True},
+     {"max_stream_bytes": 2 * 1024 * 1024, "max_decompressed_bytes": 1024 * 1024}],
+)
+def test_invalid_limits_rejected(values: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        InputLimits(**values)
+
+
+def test_sample_within_defaultInputLimits() -> None:
+    assert prepare_upload(SAMPLE_PDF.read_bytes(), InputLimits()).page_count == 3
+
+
+@pytest.mark.parametrize(
+    ("limits", "reason"),
+    [
+        (InputLimits(max_pages=2), "too_many_pages"),
+        (InputLimits(max_objects=10), "too_many_objects"),
+        (InputLimits(max_stream_bytes=1024), "decompression_limit"),
+        (InputLimits(max_decompressed_bytes=64 * 1024, max_stream_bytes=64 * 1024), "decompression_limit"),
+        (InputLimits(max_nesting_depth=2), "nesting_too_deep"),
+    ],
+    ids=["pages", "objects", "stream-size", "total-size", "nesting"],
+)
+def test_sample_over_lowered_limit_rejected(limits: InputLimits, reason: str) -> None:
+    _assert_rejected(SAMPLE_PDF.read_bytes(), reason, limits)
+
+
+def test_signed_revisions_counted(officer_signer, dev_policy) -> None:
+    signed = sign_pdf(SAMPLE_PDF.read_bytes(), officer_signer, SigningProfile(level="B-B"), policy=dev_policy)
+
+    assert prepare_upload(signed, InputLimits(max_revisions=2)).page_count == 3
+    _assert_rejected(signed, "too_many_revisions", InputLimits(max_revisions=1))
+
+
+def test_scan_over_pixel_limit_rejected() -> None:
+    data = _encode(_test_image(size=(64, 48)), "PNG")
+
+    prepare_upload(data, InputLimits(max_image_pixels=64 * 48))
+    _assert_rejected(data, "image_too_large", InputLimits(max_image_pixels=64 * 48 - 1))
+
+
+def test_worker_log_records_forwarded(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="signing.intake")
+
+    prepare_upload(_encode(_test_image(), "PNG"))
+
+    messages = [record.getMessage() for record in caplog.records if record.name == "signing.intake"]
+    assert any("converted png image" in message for message in messages)
+
+
+# --- decoded stream sizes ---------------------------------------------------------------
+
+
+def _run_length_encode(data: bytes) -> bytes:
+    """RunLengthDecode data: runs of equal bytes as repeats, everything else as literals."""
+    out = bytearray()
+    position = 0
+    while position < len(data):
+        run = 1
+        while position + run < len(data) and run < 128 and data[position + run] == data[position]:
+            run += 1
+        if run > 1:
+            out += bytes([257 - run, data[position]])
+        else:
+            literal = data[position : position + 128]
+            out += bytes([len(literal) - 1]) + literal
+            run = len(literal)
+        position += run
+    return bytes(out + b"\x80")
+
+
+def _lzw_encode(data: bytes) -> bytes:
+    """LZWDecode data with /EarlyChange 1, clearing the table before it reaches 4096 entries."""
+    out = bytearray()
+    bits = 0
+    bit_count = 0
+    width = 9
+
+    def emit(code: int) -> None:
+        nonlocal bits, bit_count
+        bits = (bits << width) | code
+        bit_count += width
+        while bit_count >= 8:
+            bit_count -= 8
+            out.append((bits >> bit_count) & 0xFF)
+        bits &= (1 << bit_count) - 1
+
+    table = {bytes([value]): value for value in range(256)}
+    next_code = 258
+    emit(256)
+    current = b""
+    for value in data:
+        candidate = current + bytes([value])
+        if candidate in table:
+            current = candidate
+            continue
+        emit(table[current])
+        table[candidate] = next_code
+        next_code += 1
+        current = bytes([value])
+        # The decoder adds each entry one code later than the encoder.
+        if next_code >= (1 << width) and width < 12:
+            width += 1
+        if next_code == 4095:
+            emit(256)
+            table = {bytes([value]): value for value in range(256)}
+            next_code = 258
+            width = 9
+    if current:
+        emit(table[current])
+    emit(257)
+    if bit_count:
+        out.append((bits << (8 - bit_count)) & 0xFF)
+    return bytes(out)
+
+
+def _varied_bytes(length: int) -> bytes:
+    generator = random.Random(7)
+    return bytes(generator.choice(b"abcdefgh\x00") for _ in range(length)) + bytes(length)
+
+
+def _qpdf_decoded(raw: bytes, filters: list[str]) -> bytes:
+    with pikepdf.new() as pdf:
+        stream = pikepdf.Stream(pdf, raw)
+        stream.Filter = pikepdf.Array([pikepdf.Name(name) for name in filters])
+        return stream.read_bytes(decode_level=pikepdf.StreamDecodeLevel.specialized)
+
+
+def _counted(raw: bytes, filters: list[str], max_bytes: int = 1 << 30) -> int:
+    return count_decoded_bytes(raw, filters, [None] * len(filters), max_bytes=max_bytes,
+                               deadline=Deadline(60), label="test stream")
+
+
+@pytest.mark.parametrize(
+    ("filters", "encode"),
+    [
+        (["/FlateDecode"], lambda data: zlib.compress(data)),
+        (["/ASCIIHexDecode"], lambda data: binascii.hexlify(data) + b">"),
+        (["/ASCII85Decode"], lambda data: base64.a85encode(data, wrapcol=72) + b"~>"),
+        (["/RunLengthDecode"], _run_length_encode),
+        (["/LZWDecode"], _lzw_encode),
+        (["/ASCII85Decode", "/FlateDecode"], lambda data: base64.a85encode(zlib.compress(data)) + b"~>"),
+        (["/FlateDecode", "/FlateDecode"], lambda data: zlib.compress(zlib.compress(data))),
+    ],
+    ids=["flate", "hex", "ascii85", "run-length", "lzw", "ascii85-flate", "flate-flate"],
+)
+def test_decoded_size_matches_qpdf(filters: list[str], encode) -> None:
+    data = _varied_bytes(150_000)
+    raw = encode(data)
+
+    assert _qpdf_decoded(raw, filters) == data
+    assert _counted(raw, filters) == len(data)
+
+
+def test_lzw_example_of_pdf_reference_decoded() -> None:
+    # ISO 32000-1, 7.4.4.2: 45 45 45 45 45 65 45 45 45 66 encodes to 80 0B 60 50 22 0C 0C 85 01.
+    assert _counted(bytes.fromhex("800B6050220C0C8501"), ["/LZWDecode"]) == 10
+
+
+def test_decoded_size_stops_at_image_filter() -> None:
+    jpeg = SAMPLE_JPEG.read_bytes()
+
+    assert _counted(zlib.compress(jpeg), ["/FlateDecode", "/DCTDecode"]) == len(jpeg)
+
+
+def test_corrupt_flate_data_counted_until_error() -> None:
+    raw = zlib.compress(bytes(100_000))
+
+    assert _counted(raw[: len(raw) // 2] + b"\xff" * 32, ["/FlateDecode"]) < 100_000
+
+
+@pytest.mark.parametrize(
+    ("filters", "encode"),
+    [
+        (["/FlateDecode"], zlib.compress),
+        (["/RunLengthDecode"], _run_length_encode),
+        (["/LZWDecode"], _lzw_encode),
+    ],
+    ids=["flate", "run-length", "lzw"],
+)
+def test_decoded_size_over_limit_rejected(filters: list[str], encode) -> None:
+    raw = encode(bytes(300_000))
+
+    with pytest.raises(InvalidDocument) as caught:
+        _counted(raw, filters, max_bytes=200_000)
+
+    assert caught.value.reason == "decompression_limit"
+    assert "test stream, filter 1 of 1" in caught.value.detail
