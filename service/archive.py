@@ -347,7 +347,7 @@ def _open_signer(credential: SigningCredential, pin: str | None) -> Iterator[Sig
 
     A PKCS#12 passphrase comes from the credential's secret file. A PKCS#11
     PIN comes from the secret file or, when the credential has none, from the
-    request; it is used for this session only and never stored.
+    request. The PIN is used for this session only and never stored.
     """
     if credential.kind == "pkcs12":
         yield load_pkcs12_signer(Path(credential.location), _read_secret(credential) or b"")

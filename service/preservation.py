@@ -4,7 +4,7 @@ object store with the database.
 A revision whose stored bytes no longer match its SHA-256, or whose object is
 missing, is recorded as a failed verification and an audit event. Its document
 then shows the failure as its last verification, and reads of it keep being
-refused with ``fixity_mismatch`` or ``stored_object_missing``; nothing is
+refused with ``fixity_mismatch`` or ``stored_object_missing``. Nothing is
 deleted or repaired automatically, because the archive cannot tell which copy
 is authentic without a person looking at it.
 """

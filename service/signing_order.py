@@ -1,4 +1,4 @@
-"""Who must sign each kind of document, and in what order.
+"""The signing order of each kind of document: the required roles and their sequence.
 
 Minutes are certified first by the member secretary who prepared them, with
 DocMDP permissions that allow later signatures, and then signed by the chair.

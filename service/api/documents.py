@@ -180,7 +180,7 @@ def get_document(document_id: str) -> dict:
 
 
 def _requested_stamp(body: dict) -> VisibleStamp | None:
-    """Return the visible stamp a signing request asks for, or None for an invisible signature."""
+    """Return the visible stamp a signing request names, or None for an invisible signature."""
     visible = body.get("visible", False)
     if not isinstance(visible, bool):
         raise invalid_field("visible", "use true or false", "true অথবা false দিন")
