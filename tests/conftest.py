@@ -156,3 +156,23 @@ def chair_token(app, dev_pki, tmp_path) -> str:
     token = issue_token(user, label="test")
     db.session.commit()
     return token
+
+
+@pytest.fixture
+def unlocked_app(app, make_app, make_bucket_name) -> Iterator[Flask]:
+    """An app whose store uses a bucket with neither object lock nor versioning.
+
+    A PUT under an existing key then replaces the stored bytes in place, which
+    is how tests tamper with an archived object below the service. It depends
+    on ``app`` so that its own context is the innermost one, which CLI commands
+    invoked in the test then use.
+    """
+    from storage import ObjectStore
+
+    app = make_app()
+    with app.app_context():
+        parts = app.extensions["dolil"]
+        unlocked = ObjectStore(parts.store.client, make_bucket_name(), object_lock=False, versioning=False)
+        unlocked.ensure_bucket()
+        parts.__dict__["store"] = unlocked
+        yield app

@@ -7,19 +7,8 @@ import io
 
 from service.extensions import db
 from service.models import AuditEvent, Document, JobCursor, Revision, Verification
-from storage import ObjectStore, new_object_key
+from storage import new_object_key
 from tests.helpers import MINUTES_PDF, upload
-
-
-def _unlocked_app(make_app, make_bucket_name):
-    """An app whose store has neither lock nor versioning, so tests can overwrite bytes."""
-    app = make_app()
-    with app.app_context():
-        parts = app.extensions["dolil"]
-        unlocked = ObjectStore(parts.store.client, make_bucket_name(), object_lock=False, versioning=False)
-        unlocked.ensure_bucket()
-        parts.__dict__["store"] = unlocked
-    return app
 
 
 def test_fixity_check_all_intact(app, client, tokens):
@@ -33,22 +22,21 @@ def test_fixity_check_all_intact(app, client, tokens):
     assert db.session.query(AuditEvent).filter_by(action="fixity.check", outcome="ok").count() == 3
 
 
-def test_fixity_check_reports_corruption(make_app, make_bucket_name, tokens):
-    app = _unlocked_app(make_app, make_bucket_name)
-    with app.app_context():
-        client = app.test_client()
-        document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
-        revision = db.session.get(Document, document_id).current_revision
-        store = app.extensions["dolil"].store
-        damaged = MINUTES_PDF.read_bytes()[:-10] + b"0123456789"
-        store.client.put_object(store.bucket, revision.object_key, io.BytesIO(damaged), len(damaged))
+def test_fixity_check_reports_corruption(unlocked_app, tokens):
+    app = unlocked_app
+    client = app.test_client()
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    revision = db.session.get(Document, document_id).current_revision
+    store = app.extensions["dolil"].store
+    damaged = MINUTES_PDF.read_bytes()[:-10] + b"0123456789"
+    store.client.put_object(store.bucket, revision.object_key, io.BytesIO(damaged), len(damaged))
 
-        result = app.test_cli_runner().invoke(args=["fixity", "check"])
+    result = app.test_cli_runner().invoke(args=["fixity", "check"])
 
-        assert result.exit_code == 1
-        assert f"MISMATCH document {document_id} revision 1" in result.output
-        failure = db.session.query(Verification).filter_by(document_id=document_id, fixity_ok=False).one()
-        assert failure.actual_sha256 != revision.sha256
+    assert result.exit_code == 1
+    assert f"MISMATCH document {document_id} revision 1" in result.output
+    failure = db.session.query(Verification).filter_by(document_id=document_id, fixity_ok=False).one()
+    assert failure.actual_sha256 != revision.sha256
 
 
 def test_fixity_check_reports_missing_object(app, client, tokens):

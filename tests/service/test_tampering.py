@@ -11,7 +11,6 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from service.extensions import db
 from service.models import AuditEvent, Document, Verification
-from storage import ObjectStore
 from tests.helpers import MINUTES_PDF, bearer, upload
 
 
@@ -21,59 +20,49 @@ def _sign(client, token, document_id):
     return response.get_json()
 
 
-def test_changed_bytes_refused(make_app, make_bucket_name, tokens):
+def test_changed_bytes_refused(unlocked_app, tokens):
     """Bytes overwritten in a bucket without lock or versioning are never served."""
-    app = make_app()
-    with app.app_context():
-        parts = app.extensions["dolil"]
-        # A store whose bucket has neither object lock nor versioning, so a PUT
-        # under an existing key replaces the stored bytes in place.
-        unlocked = ObjectStore(parts.store.client, make_bucket_name(), object_lock=False, versioning=False)
-        unlocked.ensure_bucket()
-        parts.__dict__["store"] = unlocked
-        client = app.test_client()
-        document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
-        revision = db.session.get(Document, document_id).current_revision
-        tampered = bytearray(MINUTES_PDF.read_bytes())
-        tampered[len(tampered) // 2] ^= 0x01
-        tampered = bytes(tampered)
-        unlocked.client.put_object(unlocked.bucket, revision.object_key, io.BytesIO(tampered), len(tampered))
+    app = unlocked_app
+    unlocked = app.extensions["dolil"].store
+    client = app.test_client()
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    revision = db.session.get(Document, document_id).current_revision
+    tampered = bytearray(MINUTES_PDF.read_bytes())
+    tampered[len(tampered) // 2] ^= 0x01
+    tampered = bytes(tampered)
+    unlocked.client.put_object(unlocked.bucket, revision.object_key, io.BytesIO(tampered), len(tampered))
 
-        response = client.get(f"/api/v1/documents/{document_id}/content", headers=bearer(tokens["auditor"]))
-        report = client.get(f"/api/v1/documents/{document_id}/verification", headers=bearer(tokens["auditor"]))
+    response = client.get(f"/api/v1/documents/{document_id}/content", headers=bearer(tokens["auditor"]))
+    report = client.get(f"/api/v1/documents/{document_id}/verification", headers=bearer(tokens["auditor"]))
 
-        assert response.status_code == 500
-        assert response.mimetype == "application/problem+json"
-        assert response.get_json()["code"] == "fixity_mismatch"
-        assert tampered not in response.data
-        failures = db.session.query(Verification).filter_by(document_id=document_id, fixity_ok=False).all()
-        assert failures
-        assert failures[0].actual_sha256 == hashlib.sha256(tampered).hexdigest()
-        events = db.session.query(AuditEvent).filter_by(document_id=document_id, action="document.fixity").all()
-        assert events and events[0].outcome == "failure"
-        assert report.status_code == 200
-        assert report.get_json()["fixity"]["ok"] is False
-        assert report.get_json()["indication"] == "TOTAL_FAILED"
+    assert response.status_code == 500
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "fixity_mismatch"
+    assert tampered not in response.data
+    failures = db.session.query(Verification).filter_by(document_id=document_id, fixity_ok=False).all()
+    assert failures
+    assert failures[0].actual_sha256 == hashlib.sha256(tampered).hexdigest()
+    events = db.session.query(AuditEvent).filter_by(document_id=document_id, action="document.fixity").all()
+    assert events and events[0].outcome == "failure"
+    assert report.status_code == 200
+    assert report.get_json()["fixity"]["ok"] is False
+    assert report.get_json()["indication"] == "TOTAL_FAILED"
 
 
-def test_changed_bytes_refused_for_signing(make_app, make_bucket_name, tokens):
-    app = make_app()
-    with app.app_context():
-        parts = app.extensions["dolil"]
-        unlocked = ObjectStore(parts.store.client, make_bucket_name(), object_lock=False, versioning=False)
-        unlocked.ensure_bucket()
-        parts.__dict__["store"] = unlocked
-        client = app.test_client()
-        document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
-        revision = db.session.get(Document, document_id).current_revision
-        tampered = MINUTES_PDF.read_bytes() + b"\n% appended\n"
-        unlocked.client.put_object(unlocked.bucket, revision.object_key, io.BytesIO(tampered), len(tampered))
+def test_changed_bytes_refused_for_signing(unlocked_app, tokens):
+    app = unlocked_app
+    unlocked = app.extensions["dolil"].store
+    client = app.test_client()
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    revision = db.session.get(Document, document_id).current_revision
+    tampered = MINUTES_PDF.read_bytes() + b"\n% appended\n"
+    unlocked.client.put_object(unlocked.bucket, revision.object_key, io.BytesIO(tampered), len(tampered))
 
-        response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(tokens["officer"]))
+    response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(tokens["officer"]))
 
-        assert response.status_code == 500
-        assert response.get_json()["code"] == "fixity_mismatch"
-        assert db.session.get(Document, document_id).current_revision.number == 1
+    assert response.status_code == 500
+    assert response.get_json()["code"] == "fixity_mismatch"
+    assert db.session.get(Document, document_id).current_revision.number == 1
 
 
 def test_newer_version_under_same_key_never_served(app, client, tokens):
