@@ -410,11 +410,6 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
     return store_signed_revision(document, revision, user, signed, role)
 
 
-def _revision_bytes(document: Document, revision: Revision) -> tuple[bytes, str]:
-    data, digest = _read_revision(document, revision, None)
-    return data, digest
-
-
 def store_signed_revision(document: Document, revision: Revision, user: User, signed: bytes,
                           role: str | None) -> tuple[Signature, ValidationReport]:
     """Validate a newly signed PDF and store it as the revision after ``revision``."""
@@ -433,7 +428,8 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
     # visible stamp added after a certification that does not permit it.
     earlier = {entry.field_name: entry.indication for entry in report.signatures[:-1]}
     if any(indication != "TOTAL_PASSED" for indication in earlier.values()):
-        previous, _ = _validate(*_revision_bytes(document, revision), fresh=False)
+        previous_data, previous_digest = _read_revision(document, revision, None)
+        previous, _ = _validate(previous_data, previous_digest, fresh=False)
         for entry in previous.signatures:
             if entry.indication == "TOTAL_PASSED" and earlier.get(entry.field_name) != "TOTAL_PASSED":
                 log.error("refusing a signature that invalidates %s: document=%s", entry.field_name, document.id)

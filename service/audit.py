@@ -52,7 +52,7 @@ def record_event(
     """Add an audit event to the session; the caller commits it with its own changes.
 
     NOTE: two transactions that append at the same moment can both link to the
-    same predecessor; the chain then forks and a later integrity check reports it.
+    same predecessor. The chain then forks, and a later integrity check reports it.
     Serialising appends needs a row lock on PostgreSQL.
     """
     previous = db.session.execute(

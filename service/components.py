@@ -34,8 +34,12 @@ class ReportCache:
     """A small LRU cache of validation reports keyed by content hash and policy.
 
     A stored revision never changes, so the same bytes under the same trust
-    settings give the same report until revocation data changes; entries expire
+    settings give the same report until revocation data changes. Entries expire
     with the process.
+
+    NOTE: nothing removes an entry when revocation data changes, so a
+    revocation published after the first read shows on ``/content`` only after
+    eviction or a restart; ``/verification`` always validates afresh.
     """
 
     def __init__(self, capacity: int = 256) -> None:

@@ -161,7 +161,7 @@ def main() -> int:
             app.extensions["dolil"].store.ensure_bucket()
             tokens = _ensure_dev_accounts(app, pki)
 
-        # Bind before printing the banner, so the printed URL already answers.
+        # Bind before printing the banner, so the printed URL already accepts requests.
         server = make_server("127.0.0.1", port, app, threaded=True)
         url = f"http://127.0.0.1:{port}"
         print(

@@ -1,8 +1,8 @@
 """Liveness and readiness probes.
 
-``/healthz`` checks nothing beyond the process answering, so a load balancer
+``/healthz`` checks nothing beyond the process responding, so a load balancer
 does not take every worker out when one dependency fails. ``/readyz`` checks
-the database, the schema version and the bucket, and answers 503 with the
+the database, the schema version and the bucket, and returns 503 with the
 result of each check when any fails.
 """
 

@@ -39,7 +39,7 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("signing").setLevel(settings.log_level)
     logging.getLogger("storage").setLevel(settings.log_level)
     # Validation first checks each signature with revocation data required and,
-    # when that data is missing, checks again; pyHanko logs each expected first
-    # failure as a WARNING with a traceback. The report carries the outcome.
+    # when that data is missing, checks again. pyHanko logs each expected first
+    # failure as a WARNING with a traceback, and the report carries the outcome.
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
     logging.getLogger("pyhanko_certvalidator").setLevel(logging.ERROR)

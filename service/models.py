@@ -68,7 +68,7 @@ class ApiToken(db.Model):
     """A bearer token, stored as the SHA-256 of its value.
 
     Tokens carry 256 bits of randomness, so a plain SHA-256 is enough to make
-    the stored value useless to whoever reads the table; a slow password hash
+    the stored value useless to a reader of the table. A slow password hash
     would only slow down every request.
     """
 
@@ -86,11 +86,13 @@ class ApiToken(db.Model):
 
 
 class SigningCredential(db.Model):
-    """Where a user's signing key is and how to unlock it.
+    """The location of a user's signing key and how to unlock it.
 
     For ``pkcs12`` the location is the file path and ``secret_file`` names a
-    file that contains the passphrase; the passphrase itself is never stored
-    in the database.
+    file that contains the passphrase. For ``pkcs11`` the location is an
+    RFC 7512 URI, and for ``external`` the SHA-256 of the certificate whose key
+    stays on the officer's token. Passphrases and PINs are never stored in the
+    database.
     """
 
     __tablename__ = "signing_credentials"
@@ -204,7 +206,7 @@ class IdempotencyKey(db.Model):
     """The first result of an upload sent with an ``Idempotency-Key`` header.
 
     A retry with the same key and the same request returns that document
-    instead of storing a duplicate; the same key with a different request is
+    instead of storing a duplicate. The same key with a different request is
     rejected. Keys are scoped to the user who sent them.
     """
 
@@ -244,7 +246,7 @@ class PendingSignature(db.Model):
 
 
 class JobCursor(db.Model):
-    """Where a resumable background job (such as the fixity audit) stopped."""
+    """The position at which a resumable background job (such as the fixity audit) stopped."""
 
     __tablename__ = "job_cursors"
 

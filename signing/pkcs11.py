@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 _library_lock = threading.Lock()
 
 # python-pkcs11 0.9.5 calls C_Initialize with no arguments, which under PKCS#11
-# tells the module that the application does not call it from several threads
+# declares that the application does not call the module from several threads
 # at once. So each module gets a lock, held from login to the end of the block.
 _module_locks: dict[str, threading.RLock] = {}
 

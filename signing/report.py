@@ -91,7 +91,7 @@ class SignatureReport:
     """The signature dictionary's /ByteRange as found, or None when it is missing or
     not an array of integers."""
     visual_check: dict = field(default_factory=dict)
-    """How the signed revision was compared with the later ones as rendered pages.
+    """The comparison of the signed revision with the later ones as rendered pages.
 
     ``status`` is disabled, not_needed (nothing follows the signed revision),
     passed, differences, or failed. Failed means that the signed revision, or

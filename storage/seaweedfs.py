@@ -412,9 +412,9 @@ class EmbeddedSeaweedFS:
             time.sleep(_POLL_INTERVAL)
 
     def _volumes_registered(self) -> bool:
-        """Return whether the master knows every volume already on disk.
+        """Return whether the master has registered every volume already on disk.
 
-        After a restart, S3 answers before the volume server has registered its
+        After a restart, S3 accepts requests before the volume server has registered its
         existing volumes with the master, and reads of those volumes fail with
         "volume id N not found" until it has.
         """

@@ -413,11 +413,11 @@ class ObjectStore:
     def set_legal_hold(self, key: str, version_id: str, enabled: bool) -> None:
         """Place or release an object-lock legal hold on exactly that version.
 
-        While a hold is on, the store refuses to delete the version whatever its
-        retention says.
+        While a hold is on, the store rejects deleting the version, whatever its
+        retention.
         """
         if not self.object_lock:
-            raise ValueError("legal holds need a bucket with object lock")
+            raise ValueError(f"bucket {self.bucket!r} has no object lock, which legal holds require")
         with translated_errors(bucket=self.bucket, key=key, version_id=version_id):
             if enabled:
                 self.client.enable_object_legal_hold(self.bucket, key, version_id=version_id)

@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import DOCUMENT_KINDS, Document
 from ..problems import ApiProblem
 from . import bp
-from .inputs import invalid_field, query_arg, read_upload
+from .inputs import invalid_field, json_object, query_arg, read_upload
 from .serializers import document_dict, iso, signature_dict
 
 MAX_TITLE_LENGTH = 1000
@@ -179,6 +179,17 @@ def get_document(document_id: str) -> dict:
     return document_dict(archive.get_document(document_id), detailed=True)
 
 
+def _signature_response(signature, report) -> dict:
+    """Return the body of a 201 for a new signature: the signature, its validation and the document."""
+    own = next((entry for entry in report.signatures if entry.field_name == signature.field_name),
+               report.signatures[-1])
+    return {
+        "signature": signature_dict(signature),
+        "validation": own.to_dict(),
+        "document": document_dict(signature.document, detailed=True),
+    }
+
+
 def _requested_stamp(body: dict) -> VisibleStamp | None:
     """Return the visible stamp a signing request names, or None for an invisible signature."""
     visible = body.get("visible", False)
@@ -229,12 +240,7 @@ def create_signature(document_id: str) -> tuple[dict, int]:
     if pin is not None and (not isinstance(pin, str) or not pin):
         raise invalid_field("pin", "the token PIN as a text", "টোকেনের পিন লেখা হিসেবে দিন")
     signature, report = archive.sign_document(document_id, g.user, profile, role, pin)
-    own = next((entry for entry in report.signatures if entry.field_name == signature.field_name), report.signatures[-1])
-    return {
-        "signature": signature_dict(signature),
-        "validation": own.to_dict(),
-        "document": document_dict(signature.document, detailed=True),
-    }, 201
+    return _signature_response(signature, report), 201
 
 
 def _base64_field(body: dict, name: str) -> bytes:
@@ -258,9 +264,7 @@ def _certificates_field(body: dict) -> list[bytes]:
 @bp.post("/documents/<document_id>/signatures/prepare")
 @require_permission("document:sign")
 def prepare_signature(document_id: str) -> tuple[dict, int]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise invalid_field("request", "send a JSON object", "একটি JSON অবজেক্ট পাঠান")
+    body = json_object()
     settings = current_app.config["DOLIL_SETTINGS"]
     level = body.get("level") or ("B-T" if settings.tsa_url else "B-B")
     if level not in external_signing.EXTERNAL_LEVELS or (level == "B-T" and not settings.tsa_url):
@@ -283,21 +287,14 @@ def prepare_signature(document_id: str) -> tuple[dict, int]:
 @bp.post("/documents/<document_id>/signatures/complete")
 @require_permission("document:sign")
 def complete_signature(document_id: str) -> tuple[dict, int]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise invalid_field("request", "send a JSON object", "একটি JSON অবজেক্ট পাঠান")
+    body = json_object()
     handle = body.get("handle")
     if not isinstance(handle, str) or not handle:
         raise ApiProblem("field_missing", field="handle")
     signature_value = _base64_field(body, "signature_value")
     certificates = _certificates_field(body) if body.get("certificates") is not None else []
     signature, report = external_signing.complete(document_id, g.user, handle, signature_value, certificates)
-    own = next((entry for entry in report.signatures if entry.field_name == signature.field_name), report.signatures[-1])
-    return {
-        "signature": signature_dict(signature),
-        "validation": own.to_dict(),
-        "document": document_dict(signature.document, detailed=True),
-    }, 201
+    return _signature_response(signature, report), 201
 
 
 @bp.put("/documents/<document_id>/legal-hold")

@@ -11,6 +11,14 @@ def invalid_field(field: str, reason_en: str, reason_bn: str) -> ApiProblem:
     return ApiProblem("field_invalid", field=field, reason_en=reason_en, reason_bn=reason_bn)
 
 
+def json_object() -> dict:
+    """Return the request's JSON body, which must be an object."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise invalid_field("request", "send a JSON object", "একটি JSON অবজেক্ট পাঠান")
+    return body
+
+
 def read_upload() -> bytes:
     upload = request.files.get("file")
     if upload is None:

@@ -28,7 +28,7 @@ def create_verification() -> dict:
     if data and sniff_type(data) != "pdf":
         raise ApiProblem("unsupported_type")
     # The same structural checks as an upload, so a damaged or encrypted file
-    # gets the same answer; the bytes themselves are validated unchanged.
+    # gets the same problem code. The bytes themselves are validated unchanged.
     prepare_upload(data)
 
     digest = hashlib.sha256(data).hexdigest()

@@ -75,7 +75,7 @@ def test_list_memo_raw_utf8_query(client, tokens, documents):
     """Bengali digits typed into a URL reach the view as one Latin-1 character per UTF-8 byte.
 
     This is what Werkzeug's development server passes on for raw UTF-8 in a
-    request line: the WSGI string holds the bytes encoded twice.
+    request line: the WSGI string contains the bytes encoded twice.
     """
     raw_query = ("memo_number=" + MEMO_BN).encode("utf-8").decode("latin-1").encode("utf-8").decode("latin-1")
 

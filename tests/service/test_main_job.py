@@ -93,7 +93,7 @@ def test_verification_report(client, tokens):
     assert signature["signing_time"]
     assert signature["coverage"] == "ENTIRE_FILE"
     assert signature["modified_after_signing"] is False
-    # The development PKI publishes no revocation data; the report says so.
+    # The development PKI publishes no revocation data, and the report states it.
     assert signature["revocation"]["checked"] is False
     assert signature["revocation"]["mode"] == "soft-fail"
 

@@ -69,8 +69,8 @@ def test_fixity_check_resumes_after_limit(app, client, tokens):
 
 
 def test_reconcile_finds_orphan(make_app, make_bucket_name, tokens):
-    # A bucket of its own: the session's shared bucket holds versions of other
-    # tests whose rows are gone.
+    # A bucket of its own, because the session's shared bucket contains versions
+    # of other tests whose rows are gone.
     app = make_app(s3_bucket=make_bucket_name())
     with app.app_context():
         upload(app.test_client(), tokens["officer"], MINUTES_PDF)
