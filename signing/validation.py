@@ -148,6 +148,7 @@ def validate_pdf(
     policy: ValidationPolicy,
     *,
     now: datetime | None = None,
+    present: datetime | None = None,
     visual: VisualSettings | None = None,
 ) -> ValidationReport:
     """Validate every signature in a PDF and return a report.
@@ -155,6 +156,10 @@ def validate_pdf(
     ``now`` sets the validation time (timezone-aware) and defaults to the current
     time. With an explicit ``now`` nothing is fetched, even if the policy allows
     fetching, because fetched data would describe the present and not ``now``.
+    ``present`` instead validates as if the current time were ``present``, and
+    fetches as the policy allows. It is for revocation and time-stamping
+    services on a controlled clock, such as the test PKI. Passing both ``now``
+    and ``present`` raises ``ValueError``.
     ``visual`` bounds the rendering of revisions for the visual comparison and
     defaults to :class:`~signing.visual.VisualSettings` ``()``.
 
@@ -165,14 +170,17 @@ def validate_pdf(
 
     Runs its own event loop, so it must not be called from a running one.
     """
-    if now is not None and now.utcoffset() is None:
-        raise ValueError("now must be a timezone-aware datetime")
-    validated_at = now if now is not None else datetime.now(timezone.utc)
+    for name, moment in (("now", now), ("present", present)):
+        if moment is not None and moment.utcoffset() is None:
+            raise ValueError(f"{name} must be a timezone-aware datetime")
+    if now is not None and present is not None:
+        raise ValueError("give either now or present, not both")
+    validated_at = now or present or datetime.now(timezone.utc)
 
     reader = open_pdf(data)
     document = DocumentFacts.read(reader, data)
     comparison = VisualComparison(document, visual if visual is not None else VisualSettings())
-    signatures = asyncio.run(_validate_signatures(document, comparison, policy, now))
+    signatures = asyncio.run(_validate_signatures(document, comparison, policy, now, present))
 
     report = ValidationReport(
         indication=worst_indication(tuple(signature.indication for signature in signatures)),
@@ -196,9 +204,13 @@ def validate_pdf(
 
 
 async def _validate_signatures(
-    document: DocumentFacts, comparison: VisualComparison, policy: ValidationPolicy, now: datetime | None
+    document: DocumentFacts,
+    comparison: VisualComparison,
+    policy: ValidationPolicy,
+    now: datetime | None,
+    present: datetime | None,
 ) -> list[SignatureReport]:
-    async with open_validation_setup(policy, now) as setup:
+    async with open_validation_setup(policy, now, present=present) as setup:
         reports = []
         for entry in document.signatures:
             reports.append(await _validate_entry(entry, document, comparison, setup))

@@ -82,14 +82,20 @@ class ValidationSetup:
 
 @asynccontextmanager
 async def open_validation_setup(
-    policy: ValidationPolicy, now: datetime | None
+    policy: ValidationPolicy, now: datetime | None, *, present: datetime | None = None
 ) -> AsyncIterator[ValidationSetup]:
     """Build the validation setup for a policy and close its HTTP session on exit.
 
     An explicit ``now`` selects point-in-time validation at that time, for which
-    nothing is fetched. An HTTP session is opened only when the policy allows fetching.
+    nothing is fetched. ``present`` validates as if the current time were
+    ``present``, fetching as for a validation now. An HTTP session is opened
+    only when the policy allows fetching.
     """
-    if now is None:
+    if present is not None:
+        timing = ValidationTimingInfo(
+            validation_time=present, best_signature_time=present, point_in_time_validation=False
+        )
+    elif now is None:
         timing = ValidationTimingInfo.now(tz=timezone.utc)
     else:
         timing = ValidationTimingInfo(
