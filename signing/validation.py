@@ -88,6 +88,7 @@ from signing.report import (
 )
 from signing.revisions import DocumentFacts, FieldEntry, open_pdf, shorten
 from signing.trust import build_revocation_summary, evaluate_trust, signature_timestamp
+from signing.validation_data import ValidationMaterial
 from signing.validation_setup import ValidationSetup, open_validation_setup
 from signing.visual import VisualComparison, VisualSettings
 
@@ -180,7 +181,7 @@ def validate_pdf(
     reader = open_pdf(data)
     document = DocumentFacts.read(reader, data)
     comparison = VisualComparison(document, visual if visual is not None else VisualSettings())
-    signatures = asyncio.run(_validate_signatures(document, comparison, policy, now, present))
+    signatures, material = asyncio.run(_validate_signatures(document, comparison, policy, now, present))
 
     report = ValidationReport(
         indication=worst_indication(tuple(signature.indication for signature in signatures)),
@@ -189,6 +190,7 @@ def validate_pdf(
         policy_fingerprint=policy.fingerprint(),
         validated_at=validated_at,
         trailing_bytes=document.trailing_bytes,
+        material=material,
     )
     logger.info(
         "validated PDF sha256=%s signatures=%d indication=%s policy=%s",
@@ -209,12 +211,18 @@ async def _validate_signatures(
     policy: ValidationPolicy,
     now: datetime | None,
     present: datetime | None,
-) -> list[SignatureReport]:
+) -> tuple[list[SignatureReport], ValidationMaterial]:
     async with open_validation_setup(policy, now, present=present) as setup:
         reports = []
         for entry in document.signatures:
             reports.append(await _validate_entry(entry, document, comparison, setup))
-        return reports
+        for entry in document.timestamps:
+            if entry.signature is not None:
+                setup.material.add_cms_certificates(entry.signature.signed_data)
+        if setup.record is not None:
+            record = setup.record
+            setup.material.add_fetched(record.certificates(), record.crls(), record.ocsp_responses())
+        return reports, setup.material
 
 
 async def _validate_entry(
