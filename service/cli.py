@@ -250,9 +250,13 @@ def reconcile_storage(discard: bool, min_age_minutes: int) -> None:
         click.echo(f"KEPT {orphan.key} version {orphan.version_id}: {reason}")
     for revision in result.missing:
         click.echo(f"MISSING document {revision.document_id} revision {revision.number} key {revision.object_key}")
+    for row in result.missing_validation_data:
+        click.echo(f"MISSING validation data of document {row.document_id} revision {row.revision.number} "
+                   f"key {row.object_key}")
+    missing = len(result.missing) + len(result.missing_validation_data)
     click.echo(f"{len(result.orphans)} orphaned versions, {len(result.discarded)} discarded, "
-               f"{len(result.missing)} missing objects, {result.skipped_recent} recent versions skipped")
-    if result.orphans and len(result.discarded) < len(result.orphans) or result.missing:
+               f"{missing} missing objects, {result.skipped_recent} recent versions skipped")
+    if result.orphans and len(result.discarded) < len(result.orphans) or missing:
         raise SystemExit(1)
 
 
