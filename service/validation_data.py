@@ -1,5 +1,5 @@
 """Validation data kept with a revision: the certificates, CRLs and OCSP responses
-its validation at archive time used, so that a later auditor sees what was known then.
+its validation at archive time used, so that a later auditor can read what was known then.
 
 The bundle (JSON with base64 DER, format in :mod:`signing.validation_data`) is
 stored as one object in the locked bucket, under the same key prefix and

@@ -5,7 +5,7 @@ it only while the time-stamping authority's (TSA) certificate is valid and
 its algorithms are trusted. :func:`inspect_newest_timestamp` finds the
 newest time-stamp of a file: the last document time-stamp, or the signature
 time-stamp of the last signature when there is no document time-stamp.
-:func:`renewal_reasons` says whether that time-stamp is due for renewal.
+:func:`renewal_reasons` decides whether that time-stamp is due for renewal.
 :func:`renew_archival_timestamp` renews it, following ETSI EN 319 142-1
 (PAdES B-LTA): the validation data of the newest time-stamp's TSA goes into the
 document security store (DSS), and a new document time-stamp covers everything.
@@ -35,7 +35,7 @@ from pyhanko_certvalidator.context import ValidationContext
 from pyhanko_certvalidator.errors import PathError, ValidationError
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy, RevocationCheckingPolicy
 
-from signing.errors import InvalidDocument, SignatureCreationFailed, TimestampFailed
+from signing.errors import InvalidDocument, SigningError, TimestampFailed
 from signing.evidence import timestamp_gen_time
 from signing.fetching import open_fetcher_backend
 from signing.policy import ValidationPolicy
@@ -58,8 +58,8 @@ WEAKENING = "weakening"
 _SOFT_FAIL = RevocationCheckingPolicy.from_legacy("soft-fail")
 
 
-class RenewalError(SignatureCreationFailed):
-    """The archival time-stamp chain could not be renewed; ``detail`` says why."""
+class RenewalError(SigningError):
+    """The archival time-stamp chain could not be renewed, for the reason in ``detail``."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"archival time-stamp renewal failed: {detail}")

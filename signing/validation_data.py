@@ -17,10 +17,10 @@ validation-data bundle (format ``dolil-validation-data``, version 1)::
       "ocsp_responses": [{"sha256", "status", "produced_at", "sources", "der"}]
     }
 
-``der`` is standard base64 of the DER encoding, ``sha256`` the hex SHA-256 of
-the DER bytes, ``sources`` a sorted list of ``embedded``, ``fetched`` and
-``path`` (a certificate of a validation path that came from the policy), and
-times are ISO 8601 in UTC. Lists are sorted by ``sha256``, so the same
+``der`` is standard base64 of the DER encoding and ``sha256`` the hex SHA-256
+of the DER bytes. ``sources`` is a sorted list of ``embedded``, ``fetched`` and
+``path`` (a certificate of a validation path, which may come from the policy).
+Times are ISO 8601 in UTC. Lists are sorted by ``sha256``, so the same
 material gives the same bytes.
 """
 
