@@ -147,7 +147,11 @@ def renew_due_revisions(
 
 
 def _examine(document: Document, policy, margin: timedelta, at: datetime | None) -> RenewalOutcome | None:
-    """Return the outcome of a due current revision, or None when it has no time-stamp or is not due."""
+    """Return the outcome of a due current revision, or None when it has no time-stamp or is not due.
+
+    NOTE: this reads every current revision's bytes on each run, because the
+    newest time-stamp's expiry is not recorded in the database.
+    """
     revision = document.current_revision
     if revision is None:
         return None
