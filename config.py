@@ -72,6 +72,11 @@ class Settings:
     # validation_policy_name for validation and for the signer check.
     validation_policy: str | None = None
     tsa_url: str | None = None
+    # Archival time-stamp renewal ('flask ltv renew'): a revision is renewed when
+    # the TSA certificate of its newest time-stamp expires within this many days.
+    ltv_renewal_margin_days: int = 90
+    # The user recorded as creator of renewed revisions and actor in the audit log.
+    ltv_renewal_user: str = "ltv-renewal"
 
     log_format: str = "text"
     log_level: str = "INFO"
@@ -103,6 +108,8 @@ class Settings:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigurationError("DOLIL_" + name.upper(), "must be a positive number of days")
+        if self.ltv_renewal_margin_days < 0:
+            raise ConfigurationError("DOLIL_LTV_RENEWAL_MARGIN_DAYS", "must be a number of days, 0 or more")
         if self.validation_policy is not None and not Path(self.validation_policy).is_file():
             raise ConfigurationError(
                 "DOLIL_VALIDATION_POLICY", f"{self.validation_policy!r} is not a readable policy file"

@@ -30,6 +30,7 @@ from signing.stamp import StampPlacement, VisibleStamp, stamp_lines
 from signing.validation import ValidationReport, validate_pdf
 from storage import ObjectNotFound, StoredObject, new_object_key
 
+from . import validation_data
 from .audit import record_event
 from .bengali import format_dual_date_bn
 from .components import components
@@ -89,11 +90,12 @@ def get_document(document_id: str) -> Document:
     return document
 
 
-def _store_with_row(stored: StoredObject, add_rows) -> None:
-    """Commit the rows created by ``add_rows`` for an already stored object.
+def _store_with_row(stored: StoredObject, add_rows, companions: tuple[StoredObject, ...] = ()) -> None:
+    """Commit the rows created by ``add_rows`` for an already stored object and its companions.
 
-    On any failure the session is rolled back and the object version discarded,
-    then the error propagates.
+    Companions are objects stored with it, such as its validation-data bundle.
+    On any failure the session is rolled back and every object version
+    discarded, then the error propagates.
     """
     store = components().store
     try:
@@ -101,18 +103,47 @@ def _store_with_row(stored: StoredObject, add_rows) -> None:
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        try:
-            store.discard(stored)
-        except Exception:
-            log.exception("could not discard object %s version %s after a failed commit", stored.key, stored.version_id)
+        for item in (stored, *companions):
+            _discard_quietly(item)
         raise
 
+    for item in (stored, *companions):
+        try:
+            store.commit_retention(item)
+        except Exception:
+            # The row is committed and the object exists under its provisional
+            # retention; failing the request now would hide a stored document.
+            log.exception("could not set final retention on %s version %s", item.key, item.version_id)
+
+
+def _discard_quietly(stored: StoredObject) -> None:
     try:
-        store.commit_retention(stored)
+        components().store.discard(stored)
     except Exception:
-        # The row is committed and the object exists under its provisional
-        # retention; failing the request now would hide a stored document.
-        log.exception("could not set final retention on %s version %s", stored.key, stored.version_id)
+        log.exception("could not discard object %s version %s after a failed commit", stored.key, stored.version_id)
+
+
+def put_revision_objects(document: Document, number: int, data: bytes, digest: str,
+                         report: ValidationReport) -> tuple[StoredObject, tuple[StoredObject, ...]]:
+    """Store a new revision's PDF and the validation-data bundle of its report.
+
+    Returns the PDF's object and the bundle's (none when the report collected
+    no validation data). If the bundle cannot be stored, the PDF is discarded.
+    """
+    parts = components()
+    stored = parts.store.put(new_object_key(document.id), data, sha256=digest,
+                             retention_days=parts.settings.retention_days_for(document.kind))
+    try:
+        if document.legal_hold:
+            # A hold covers every version of the document, including new ones.
+            parts.store.set_legal_hold(stored.key, stored.version_id, True)
+        bundle = validation_data.build_bundle(document, number, digest, report)
+        if bundle is None:
+            return stored, ()
+        return stored, (validation_data.put_bundle(document, bundle),)
+    except BaseException:
+        _discard_quietly(stored)
+        raise
 
 
 def _request_fingerprint(data: bytes, fields: DocumentFields) -> str:
@@ -412,8 +443,11 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
 
 def store_signed_revision(document: Document, revision: Revision, user: User, signed: bytes,
                           role: str | None) -> tuple[Signature, ValidationReport]:
-    """Validate a newly signed PDF and store it as the revision after ``revision``."""
-    parts = components()
+    """Validate a newly signed PDF and store it as the revision after ``revision``.
+
+    The certificates, CRLs and OCSP responses that this validation used are
+    stored beside it (:mod:`service.validation_data`).
+    """
     signed_digest = sha256_hex(signed)
 
     # Validate before storing: a signature the archive itself would not accept
@@ -435,11 +469,7 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
                 log.error("refusing a signature that invalidates %s: document=%s", entry.field_name, document.id)
                 raise ApiProblem("signature_breaks_earlier", field_name=entry.field_name)
 
-    stored = parts.store.put(new_object_key(document.id), signed, sha256=signed_digest,
-                             retention_days=parts.settings.retention_days_for(document.kind))
-    if document.legal_hold:
-        # A hold covers every version of the document, including new ones.
-        parts.store.set_legal_hold(stored.key, stored.version_id, True)
+    stored, companions = put_revision_objects(document, revision.number + 1, signed, signed_digest, report)
     new_revision = Revision(
         document_id=document.id,
         number=revision.number + 1,
@@ -466,6 +496,7 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
 
     def add_rows() -> None:
         db.session.add_all([new_revision, signature])
+        db.session.add_all([validation_data.validation_data_row(document, new_revision, item) for item in companions])
         db.session.flush()
         document.current_revision = new_revision
         _record_verification(document, new_revision, signed_digest, report, user)
@@ -486,7 +517,7 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
         )
 
     try:
-        _store_with_row(stored, add_rows)
+        _store_with_row(stored, add_rows, companions)
     except IntegrityError:
         # Another signature created the same revision number first.
         raise ApiProblem("revision_conflict") from None
@@ -507,6 +538,8 @@ def set_legal_hold(document_id: str, user: User, enabled: bool, reason: str | No
     store = components().store
     for revision in document.revisions:
         store.set_legal_hold(revision.object_key, revision.version_id, enabled)
+    for row in validation_data.rows_of(document):
+        store.set_legal_hold(row.object_key, row.version_id, enabled)
     document.legal_hold = enabled
     record_event("document.legal_hold", "placed" if enabled else "released", actor=user, document_id=document.id,
                  details={"reason": reason, "revisions": [revision.number for revision in document.revisions]})

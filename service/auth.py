@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "verification:create": frozenset({"auditor"}),
     "document:legal-hold": frozenset({"auditor", "admin"}),
     "audit:read": frozenset({"auditor", "admin"}),
+    "document:validation-data": frozenset({"auditor", "admin"}),
 }
 
 

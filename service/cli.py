@@ -1,5 +1,5 @@
 """Administration commands: ``flask users``, ``flask tokens``, ``flask credentials``,
-``flask storage`` and ``flask audit``."""
+``flask storage``, ``flask audit``, ``flask fixity`` and ``flask ltv``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ credentials_cli = AppGroup("credentials", help="Register signing credentials.")
 storage_cli = AppGroup("storage", help="Prepare the object store.")
 audit_cli = AppGroup("audit", help="Check the audit log.")
 fixity_cli = AppGroup("fixity", help="Audit the stored bytes against their recorded SHA-256.")
+ltv_cli = AppGroup("ltv", help="Keep signatures verifiable in the long term (PAdES B-LTA).")
 
 
 def _user_or_fail(username: str) -> User:
@@ -250,9 +251,57 @@ def reconcile_storage(discard: bool, min_age_minutes: int) -> None:
         click.echo(f"KEPT {orphan.key} version {orphan.version_id}: {reason}")
     for revision in result.missing:
         click.echo(f"MISSING document {revision.document_id} revision {revision.number} key {revision.object_key}")
+    for row in result.missing_validation_data:
+        click.echo(f"MISSING validation data of document {row.document_id} revision {row.revision.number} "
+                   f"key {row.object_key}")
+    missing = len(result.missing) + len(result.missing_validation_data)
     click.echo(f"{len(result.orphans)} orphaned versions, {len(result.discarded)} discarded, "
-               f"{len(result.missing)} missing objects, {result.skipped_recent} recent versions skipped")
-    if result.orphans and len(result.discarded) < len(result.orphans) or result.missing:
+               f"{missing} missing objects, {result.skipped_recent} recent versions skipped")
+    if result.orphans and len(result.discarded) < len(result.orphans) or missing:
+        raise SystemExit(1)
+
+
+@ltv_cli.command("renew")
+@click.option("--margin-days", type=click.IntRange(min=0), default=None,
+              help="Renew when the newest time-stamp's TSA certificate expires within this many days "
+                   "[default: DOLIL_LTV_RENEWAL_MARGIN_DAYS, 90].")
+@click.option("--dry-run", is_flag=True, help="Only list the revisions that are due; store nothing.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Examine at most this many documents in this run; the next run continues after them.")
+@click.option("--restart", is_flag=True, help="Start again from the first document.")
+def ltv_renew(margin_days: int | None, dry_run: bool, limit: int | None, restart: bool) -> None:
+    """Add a fresh archival time-stamp to current revisions whose newest one is due; exits 1 when any failed."""
+    from datetime import timedelta
+
+    from storage import StorageError
+
+    from .components import components
+    from .ltv import renew_due_revisions
+
+    if margin_days is None:
+        margin_days = components().settings.ltv_renewal_margin_days
+
+    def progress(outcome) -> None:
+        newest = outcome.newest
+        expiry = newest.tsa_not_after.isoformat() if newest.tsa_not_after else "unknown"
+        what = (f"document {outcome.document_id} revision {outcome.revision}: {', '.join(outcome.reasons)} "
+                f"({newest.kind} time-stamp, TSA certificate expires {expiry}, digest {newest.digest_algorithm})")
+        if outcome.error:
+            click.echo(f"FAILED {what}: {outcome.error}")
+        elif outcome.new_revision is not None:
+            click.echo(f"RENEWED {what} -> revision {outcome.new_revision}")
+        else:
+            click.echo(f"DUE {what}")
+
+    try:
+        run = renew_due_revisions(margin=timedelta(days=margin_days), dry_run=dry_run, limit=limit,
+                                  restart=restart, progress=progress)
+    except (LookupError, StorageError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"examined {run.examined} documents: {len(run.due)} due, {len(run.renewed)} renewed, "
+               f"{len(run.failed)} failed" + (" (dry run, nothing stored)" if dry_run else "")
+               + ("; the next run starts from the first document" if run.wrapped and not dry_run else ""))
+    if run.failed:
         raise SystemExit(1)
 
 
@@ -268,5 +317,5 @@ def verify_audit() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (users_cli, tokens_cli, credentials_cli, storage_cli, audit_cli, fixity_cli):
+    for group in (users_cli, tokens_cli, credentials_cli, storage_cli, audit_cli, fixity_cli, ltv_cli):
         app.cli.add_command(group)

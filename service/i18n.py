@@ -57,6 +57,14 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Document not found", "No document has the id '{document_id}'."),
         "bn": ("দলিল পাওয়া যায়নি", "'{document_id}' আইডির কোনো দলিল নেই।"),
     },
+    "revision_not_found": {
+        "en": ("Revision not found", "Document '{document_id}' has no revision {revision}."),
+        "bn": ("সংস্করণ পাওয়া যায়নি", "'{document_id}' দলিলের কোনো সংস্করণ {revision} নেই।"),
+    },
+    "validation_data_not_found": {
+        "en": ("Validation data not found", "No validation data was kept for revision {revision}: only revisions signed or renewed in the archive have it."),
+        "bn": ("যাচাইয়ের তথ্য পাওয়া যায়নি", "সংস্করণ {revision}-এর জন্য যাচাইয়ের কোনো তথ্য রাখা হয়নি: কেবল সংরক্ষণাগারে স্বাক্ষরিত বা নবায়িত সংস্করণে তা থাকে।"),
+    },
     "not_found": {
         "en": ("Not found", "The requested URL does not exist."),
         "bn": ("পাওয়া যায়নি", "অনুরোধ করা ঠিকানাটি নেই।"),

@@ -271,3 +271,25 @@ class AuditEvent(db.Model):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     previous_hash: Mapped[str] = mapped_column(String(64))
     event_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ValidationData(db.Model):
+    """The validation-data bundle of a revision: the certificates, CRLs and OCSP responses
+    that its validation at archive time used (format in :mod:`signing.validation_data`).
+
+    The bundle is one JSON object in the locked bucket beside the revision's PDF,
+    under the same retention, and is checked against ``sha256`` when read.
+    """
+
+    __tablename__ = "validation_data"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    revision_id: Mapped[str] = mapped_column(ForeignKey("revisions.id"), unique=True)
+    object_key: Mapped[str] = mapped_column(String(200), unique=True)
+    version_id: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    revision: Mapped[Revision] = relationship()

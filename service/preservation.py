@@ -22,7 +22,7 @@ from storage import ObjectNotFound, StorageError, StoredObject
 from .audit import record_event
 from .components import components
 from .extensions import db
-from .models import JobCursor, Revision, Verification, as_utc
+from .models import JobCursor, Revision, ValidationData, Verification, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class ReconcileResult:
     discarded: list[StoredObject] = field(default_factory=list)
     kept: list[tuple[StoredObject, str]] = field(default_factory=list)
     missing: list[Revision] = field(default_factory=list)
+    missing_validation_data: list[ValidationData] = field(default_factory=list)
     skipped_recent: int = 0
 
 
@@ -115,11 +116,14 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
     the object write and the database commit. Versions younger than
     ``min_age`` are skipped, because their upload may still be committing.
     With ``discard`` an orphan is deleted where its retention allows; a locked
-    one is kept and reported. Missing objects are rows without a version.
+    one is kept and reported. Missing objects are rows without a version;
+    validation-data bundles count like revisions.
     """
     store = components().store
     known = {(revision.object_key, revision.version_id): revision
              for revision in db.session.execute(db.select(Revision)).scalars()}
+    bundles = {(row.object_key, row.version_id): row
+               for row in db.session.execute(db.select(ValidationData)).scalars()}
     seen: set[tuple[str, str | None]] = set()
     result = ReconcileResult()
     cutoff = datetime.now(timezone.utc) - min_age
@@ -127,7 +131,7 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
     for version in store.all_versions(OBJECT_PREFIX):
         identity = (version.key, version.version_id)
         seen.add(identity)
-        if identity in known:
+        if identity in known or identity in bundles:
             continue
         if version.last_modified is not None and as_utc(version.last_modified) > cutoff:
             result.skipped_recent += 1
@@ -148,7 +152,12 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
     for revision in result.missing:
         log.error("reconcile: object missing: document=%s revision=%d key=%s", revision.document_id,
                   revision.number, revision.object_key)
+    result.missing_validation_data = [row for identity, row in bundles.items() if identity not in seen]
+    for row in result.missing_validation_data:
+        log.error("reconcile: validation data missing: document=%s revision=%d key=%s", row.document_id,
+                  row.revision.number, row.object_key)
     db.session.commit()
-    log.info("reconcile: orphans=%d discarded=%d kept=%d missing=%d skipped_recent=%d", len(result.orphans),
-             len(result.discarded), len(result.kept), len(result.missing), result.skipped_recent)
+    log.info("reconcile: orphans=%d discarded=%d kept=%d missing=%d missing_validation_data=%d skipped_recent=%d",
+             len(result.orphans), len(result.discarded), len(result.kept), len(result.missing),
+             len(result.missing_validation_data), result.skipped_recent)
     return result

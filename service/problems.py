@@ -42,6 +42,8 @@ STATUS_BY_CODE = {
     "unauthorized": 401,
     "forbidden": 403,
     "document_not_found": 404,
+    "revision_not_found": 404,
+    "validation_data_not_found": 404,
     "not_found": 404,
     "method_not_allowed": 405,
     "bad_request": 400,

@@ -14,6 +14,7 @@ a TOML file, for example::
     signature = ["rsassa_pkcs1v15", "rsassa_pss", "ecdsa"]
     min_rsa_bits = 2048
     min_ec_bits = 256
+    renewal_digest = []                       # still accepted, but due for re-time-stamping
 
     [signer]
     key_usage = ["non_repudiation"]
@@ -111,6 +112,11 @@ class ValidationPolicy:
     all have. ``clock_tolerance_seconds`` is the drift allowed when comparing
     times with validity periods and revocation data.
 
+    ``renewal_digest_algorithms`` names digest algorithms that are still
+    accepted but weakening: a document whose newest time-stamp's message
+    imprint uses one of them is due for a new archival time-stamp
+    (:mod:`signing.renewal`). It changes no validation result.
+
     Empty ``trust_roots`` trust nothing: every signature is then reported as
     INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND. The operating system's trust store is
     never used.
@@ -128,6 +134,7 @@ class ValidationPolicy:
     min_ec_bits: int = 256
     signer_key_usage: tuple[str, ...] = ("non_repudiation",)
     clock_tolerance_seconds: int = 1
+    renewal_digest_algorithms: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "trust_roots", tuple(self.trust_roots))
@@ -135,7 +142,12 @@ class ValidationPolicy:
         object.__setattr__(
             self, "allowed_hosts", tuple(host.strip().lower() for host in self.allowed_hosts)
         )
-        for name in ("digest_algorithms", "signature_algorithms", "signer_key_usage"):
+        for name in (
+            "digest_algorithms",
+            "signature_algorithms",
+            "signer_key_usage",
+            "renewal_digest_algorithms",
+        ):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
         for cert in self.trust_roots + self.intermediates:
@@ -156,6 +168,7 @@ class ValidationPolicy:
         _check_names("digest_algorithms", self.digest_algorithms, DIGEST_ALGORITHMS)
         _check_names("signature_algorithms", self.signature_algorithms, SIGNATURE_ALGORITHMS)
         _check_names("signer_key_usage", self.signer_key_usage, KEY_USAGES)
+        _check_names("renewal_digest_algorithms", self.renewal_digest_algorithms, DIGEST_ALGORITHMS)
         if not self.digest_algorithms:
             raise ValueError("ValidationPolicy.digest_algorithms must not be empty")
         if not self.signature_algorithms:
@@ -176,7 +189,8 @@ class ValidationPolicy:
         """Return a SHA-256 hex digest of the settings, the anchors and the validator versions.
 
         The pyHanko and pyhanko-certvalidator versions are included, so a cached
-        report stops matching when the validating code changes.
+        report stops matching when the validating code changes. The renewal
+        digest algorithms are left out because they change no validation result.
         """
         settings = {
             "name": self.name,
@@ -259,7 +273,13 @@ def _parse_certificate_file(path: Path) -> list[x509.Certificate]:
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "": {"name": str},
     "trust": {"anchors_dir": str, "intermediates_dir": str},
-    "algorithms": {"digest": list, "signature": list, "min_rsa_bits": int, "min_ec_bits": int},
+    "algorithms": {
+        "digest": list,
+        "signature": list,
+        "min_rsa_bits": int,
+        "min_ec_bits": int,
+        "renewal_digest": list,
+    },
     "signer": {"key_usage": list},
     "revocation": {"mode": str},
     "time": {"clock_tolerance_seconds": int},
@@ -315,6 +335,7 @@ def parse_policy(text: str, *, base_dir: Path, source: str = "<string>") -> Vali
         ),
         "min_rsa_bits": ("algorithms.min_rsa_bits", algorithms.get("min_rsa_bits", 2048)),
         "min_ec_bits": ("algorithms.min_ec_bits", algorithms.get("min_ec_bits", 256)),
+        "renewal_digest_algorithms": ("algorithms.renewal_digest", algorithms.get("renewal_digest", ())),
         "signer_key_usage": (
             "signer.key_usage",
             data.get("signer", {}).get("key_usage", ("non_repudiation",)),

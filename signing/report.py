@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from signing.validation_data import ValidationMaterial
 
 __all__ = [
     "INDETERMINATE",
@@ -127,6 +130,8 @@ class ValidationReport:
     validated_at: datetime
     trailing_bytes: int
     """Bytes after the end of the last revision (its ``%%EOF`` line) that no revision contains."""
+    material: ValidationMaterial | None = field(default=None, compare=False, repr=False)
+    """The certificates, CRLs and OCSP responses the validation used; not part of :meth:`to_dict`."""
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dictionary with datetimes as ISO 8601 in UTC."""

@@ -95,7 +95,26 @@ async def evaluate_trust(
     embedded = embedded_revocation_data(signature, document)
     outcome = _check_validity_period(await _evaluate(signature, document, setup, embedded), signature, setup)
     outcome.revocation["evidence"] = revocation_evidence(signature.signer_cert, embedded, setup.record)
+    _collect_material(setup, signature, embedded, outcome)
     return outcome
+
+
+def _collect_material(
+    setup: ValidationSetup,
+    signature: EmbeddedPdfSignature,
+    embedded: EmbeddedRevocationData,
+    outcome: _TrustOutcome,
+) -> None:
+    """Add what this signature's validation used to the setup's material."""
+    material = setup.material
+    material.add_embedded(embedded.certificates, embedded.crls, embedded.ocsp_responses)
+    material.add_cms_certificates(signature.signed_data)
+    token = signature_timestamp(signature)
+    if token is not None:
+        material.add_cms_certificates(token)
+    status = outcome.status
+    if status is not None and status.validation_path is not None:
+        material.add_path(status.validation_path)
 
 
 async def _evaluate(

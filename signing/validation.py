@@ -88,6 +88,7 @@ from signing.report import (
 )
 from signing.revisions import DocumentFacts, FieldEntry, open_pdf, shorten
 from signing.trust import build_revocation_summary, evaluate_trust, signature_timestamp
+from signing.validation_data import ValidationMaterial
 from signing.validation_setup import ValidationSetup, open_validation_setup
 from signing.visual import VisualComparison, VisualSettings
 
@@ -148,6 +149,7 @@ def validate_pdf(
     policy: ValidationPolicy,
     *,
     now: datetime | None = None,
+    present: datetime | None = None,
     visual: VisualSettings | None = None,
 ) -> ValidationReport:
     """Validate every signature in a PDF and return a report.
@@ -155,6 +157,10 @@ def validate_pdf(
     ``now`` sets the validation time (timezone-aware) and defaults to the current
     time. With an explicit ``now`` nothing is fetched, even if the policy allows
     fetching, because fetched data would describe the present and not ``now``.
+    ``present`` instead validates as if the current time were ``present``, and
+    fetches as the policy allows. It is for revocation and time-stamping
+    services on a controlled clock, such as the test PKI. Passing both ``now``
+    and ``present`` raises ``ValueError``.
     ``visual`` bounds the rendering of revisions for the visual comparison and
     defaults to :class:`~signing.visual.VisualSettings` ``()``.
 
@@ -165,14 +171,17 @@ def validate_pdf(
 
     Runs its own event loop, so it must not be called from a running one.
     """
-    if now is not None and now.utcoffset() is None:
-        raise ValueError("now must be a timezone-aware datetime")
-    validated_at = now if now is not None else datetime.now(timezone.utc)
+    for name, moment in (("now", now), ("present", present)):
+        if moment is not None and moment.utcoffset() is None:
+            raise ValueError(f"{name} must be a timezone-aware datetime")
+    if now is not None and present is not None:
+        raise ValueError("give either now or present, not both")
+    validated_at = now or present or datetime.now(timezone.utc)
 
     reader = open_pdf(data)
     document = DocumentFacts.read(reader, data)
     comparison = VisualComparison(document, visual if visual is not None else VisualSettings())
-    signatures = asyncio.run(_validate_signatures(document, comparison, policy, now))
+    signatures, material = asyncio.run(_validate_signatures(document, comparison, policy, now, present))
 
     report = ValidationReport(
         indication=worst_indication(tuple(signature.indication for signature in signatures)),
@@ -181,6 +190,7 @@ def validate_pdf(
         policy_fingerprint=policy.fingerprint(),
         validated_at=validated_at,
         trailing_bytes=document.trailing_bytes,
+        material=material,
     )
     logger.info(
         "validated PDF sha256=%s signatures=%d indication=%s policy=%s",
@@ -196,13 +206,23 @@ def validate_pdf(
 
 
 async def _validate_signatures(
-    document: DocumentFacts, comparison: VisualComparison, policy: ValidationPolicy, now: datetime | None
-) -> list[SignatureReport]:
-    async with open_validation_setup(policy, now) as setup:
+    document: DocumentFacts,
+    comparison: VisualComparison,
+    policy: ValidationPolicy,
+    now: datetime | None,
+    present: datetime | None,
+) -> tuple[list[SignatureReport], ValidationMaterial]:
+    async with open_validation_setup(policy, now, present=present) as setup:
         reports = []
         for entry in document.signatures:
             reports.append(await _validate_entry(entry, document, comparison, setup))
-        return reports
+        for entry in document.timestamps:
+            if entry.signature is not None:
+                setup.material.add_cms_certificates(entry.signature.signed_data)
+        if setup.record is not None:
+            record = setup.record
+            setup.material.add_fetched(record.certificates(), record.crls(), record.ocsp_responses())
+        return reports, setup.material
 
 
 async def _validate_entry(

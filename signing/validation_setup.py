@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY
@@ -33,6 +33,7 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from signing.fetching import FetchRecord, open_fetcher_backend
 from signing.policy import ValidationPolicy
+from signing.validation_data import ValidationMaterial
 
 __all__ = ["ValidationSetup", "open_validation_setup"]
 
@@ -48,6 +49,8 @@ class ValidationSetup:
     certificate_rule: CertificateFetchingRule
     record: FetchRecord | None = None
     """Record of the fetched data, or None when the policy does not allow fetching."""
+    material: ValidationMaterial = field(default_factory=ValidationMaterial)
+    """The certificates, CRLs and OCSP responses that validation used, collected as it runs."""
 
     def spec(
         self, revocation: RevocationCheckingPolicy, knowledge: LocalKnowledge
@@ -82,14 +85,20 @@ class ValidationSetup:
 
 @asynccontextmanager
 async def open_validation_setup(
-    policy: ValidationPolicy, now: datetime | None
+    policy: ValidationPolicy, now: datetime | None, *, present: datetime | None = None
 ) -> AsyncIterator[ValidationSetup]:
     """Build the validation setup for a policy and close its HTTP session on exit.
 
     An explicit ``now`` selects point-in-time validation at that time, for which
-    nothing is fetched. An HTTP session is opened only when the policy allows fetching.
+    nothing is fetched. ``present`` validates as if the current time were
+    ``present``, fetching as for a validation now. An HTTP session is opened
+    only when the policy allows fetching.
     """
-    if now is None:
+    if present is not None:
+        timing = ValidationTimingInfo(
+            validation_time=present, best_signature_time=present, point_in_time_validation=False
+        )
+    elif now is None:
         timing = ValidationTimingInfo.now(tz=timezone.utc)
     else:
         timing = ValidationTimingInfo(

@@ -21,6 +21,7 @@ from ..components import components
 from ..extensions import db
 from ..models import DOCUMENT_KINDS, Document
 from ..problems import ApiProblem
+from ..validation_data import read_validation_data
 from . import bp
 from .inputs import invalid_field, json_object, query_arg, read_upload
 from .serializers import document_dict, iso, signature_dict
@@ -343,6 +344,22 @@ def get_content(document_id: str) -> Response:
     response.headers[VERIFICATION_HEADERS["policy"]] = report.policy
     response.headers[VERIFICATION_HEADERS["validated_at"]] = iso(report.validated_at)
     response.headers[VERIFICATION_HEADERS["report"]] = url_for("api.get_verification", document_id=document_id)
+    return response
+
+
+@bp.get("/documents/<document_id>/revisions/<int:number>/validation-data")
+@require_permission("document:validation-data")
+def get_validation_data(document_id: str, number: int) -> Response:
+    document = archive.get_document(document_id)
+    row, data = read_validation_data(document, number, g.user)
+    response = Response(data, mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{document.id}-r{number}-validation-data.json"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["ETag"] = f'"{row.sha256}"'
+    response.headers["Repr-Digest"] = "sha-256=:" + base64.b64encode(bytes.fromhex(row.sha256)).decode() + ":"
+    response.headers[VERIFICATION_HEADERS["fixity"]] = "passed"
+    response.headers[VERIFICATION_HEADERS["sha256"]] = row.sha256
+    response.headers[VERIFICATION_HEADERS["revision"]] = str(number)
     return response
 
 

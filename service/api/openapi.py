@@ -158,6 +158,35 @@ def _schemas() -> dict:
             "trailing_bytes": {"type": "integer", "description": "bytes after the last %%EOF covered by no revision"},
         },
     }
+    der_item = {"type": "string", "contentEncoding": "base64", "description": "DER encoding"}
+    sources = {"type": "array", "items": {"type": "string", "enum": ["embedded", "fetched", "path"]}}
+    validation_data = {
+        "type": "object",
+        "description": "Certificates, CRLs and OCSP responses one validation used; lists are sorted by sha256.",
+        "properties": {
+            "format": {"type": "string", "const": "dolil-validation-data"},
+            "version": {"type": "integer", "const": 1},
+            "document_id": {"type": "string"},
+            "revision": {"type": "integer"},
+            "revision_sha256": {"type": "string"},
+            "validated_at": {"type": "string", "format": "date-time"},
+            "policy": {"type": "string"},
+            "policy_fingerprint": {"type": "string"},
+            "indication": {"type": "string"},
+            "certificates": {"type": "array", "items": {"type": "object", "properties": {
+                "sha256": {"type": "string"}, "subject": {"type": "string"}, "issuer": {"type": "string"},
+                "serial": {"type": "string"}, "not_before": {"type": "string", "format": "date-time"},
+                "not_after": {"type": "string", "format": "date-time"}, "sources": sources, "der": der_item}}},
+            "crls": {"type": "array", "items": {"type": "object", "properties": {
+                "sha256": {"type": "string"}, "issuer": {"type": "string"},
+                "this_update": {"type": "string", "format": "date-time"},
+                "next_update": {"type": ["string", "null"], "format": "date-time"}, "sources": sources,
+                "der": der_item}}},
+            "ocsp_responses": {"type": "array", "items": {"type": "object", "properties": {
+                "sha256": {"type": "string"}, "status": {"type": "string"},
+                "produced_at": {"type": "string", "format": "date-time"}, "sources": sources, "der": der_item}}},
+        },
+    }
     problem = {
         "type": "object",
         "description": "RFC 9457 problem details; title and detail follow Accept-Language (bn or en).",
@@ -179,6 +208,7 @@ def _schemas() -> dict:
         "Signature": signature,
         "SignatureReport": signature_report,
         "Verification": verification,
+        "ValidationData": validation_data,
         "Problem": problem,
     }
 
@@ -413,6 +443,30 @@ def build_openapi() -> dict:
                     "responses": {
                         "200": {"description": "the report",
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verification"}}}},
+                        **_problem_responses(401, 403, 404, 500, 503),
+                    },
+                },
+            },
+            "/documents/{document_id}/revisions/{number}/validation-data": {
+                "get": {
+                    "summary": "The certificates, CRLs and OCSP responses used when a revision was validated at archive time",
+                    "description": _roles("document:validation-data")
+                    + " A JSON bundle (format dolil-validation-data, version 1) with each item as base64 DER, "
+                      "checked against its recorded SHA-256 before it is served. Revisions signed or renewed in "
+                      "the archive have one; uploads do not (404 validation_data_not_found).",
+                    "parameters": [document_id,
+                                   {"name": "number", "in": "path", "required": True,
+                                    "schema": {"type": "integer", "minimum": 1}}],
+                    "responses": {
+                        "200": {
+                            "description": "the bundle",
+                            "headers": {
+                                VERIFICATION_HEADERS[key]: {"description": header_descriptions[key],
+                                                            "schema": {"type": "string"}}
+                                for key in ("fixity", "sha256", "revision")
+                            },
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationData"}}},
+                        },
                         **_problem_responses(401, 403, 404, 500, 503),
                     },
                 },
