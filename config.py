@@ -72,6 +72,10 @@ class Settings:
     # validation_policy_name for validation and for the signer check.
     validation_policy: str | None = None
     tsa_url: str | None = None
+    # Longest time a cached validation report is served by /content before the
+    # signatures are validated again; fetched revocation data with an earlier
+    # nextUpdate expires it sooner. 0 disables the cache.
+    report_cache_max_age_seconds: int = 3600
 
     log_format: str = "text"
     log_level: str = "INFO"
@@ -97,6 +101,8 @@ class Settings:
         _check_choice("DOLIL_ENV", self.env, ENVIRONMENTS)
         _check_choice("DOLIL_RETENTION_MODE", self.retention_mode, RETENTION_MODES)
         _check_choice("DOLIL_REVOCATION_MODE", self.revocation_mode, REVOCATION_MODES)
+        if self.report_cache_max_age_seconds < 0:
+            raise ConfigurationError("DOLIL_REPORT_CACHE_MAX_AGE_SECONDS", "must be 0 or a positive number of seconds")
         if self.max_upload_bytes <= 0:
             raise ConfigurationError("DOLIL_MAX_UPLOAD_BYTES", "must be a positive number of bytes")
         for name in ("retention_days", "retention_days_minutes", "retention_days_evidence"):
