@@ -72,9 +72,9 @@ class Settings:
     # validation_policy_name for validation and for the signer check.
     validation_policy: str | None = None
     tsa_url: str | None = None
-    # Longest time a cached validation report is served by /content before the
-    # signatures are validated again; fetched revocation data with an earlier
-    # nextUpdate expires it sooner. 0 disables the cache.
+    # Maximum time that /content serves a cached validation report before the
+    # signatures are validated again. Fetched revocation data with an earlier
+    # nextUpdate expires it sooner, and 0 disables the cache.
     report_cache_max_age_seconds: int = 3600
 
     log_format: str = "text"

@@ -2,7 +2,7 @@
 
 A client asks for the PDF with ``Accept: application/pdf``; a browser link can
 use ``?format=pdf`` instead. ``?format=json`` forces JSON whatever the Accept
-header says.
+header contains.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ FORMATS = ("json", "pdf")
 
 
 def wants_pdf() -> bool:
-    """Return whether the request asks for the PDF report; raise a problem for an unknown ``format``."""
+    """Return whether the request wants the PDF report; raise a problem for an unknown ``format``."""
     requested = request.args.get("format")
     if requested is not None:
         if requested not in FORMATS:

@@ -135,6 +135,7 @@ class ReportDocument(FPDF):
         top = self.get_y()
         width = self.epw
         self.set_fill_color(*HEADING_FILL)
+        self.set_text_color(*TEXT_COLOUR)
         self.set_font(BENGALI, "B", size)
         height = self.font_size_pt / POINTS_PER_MM * 1.6
         self.rect(self.l_margin, top, width, height, style="F")
@@ -152,9 +153,10 @@ class ReportDocument(FPDF):
         label_width = LABEL_WIDTH - indent
         value_width = self.epw - LABEL_WIDTH
         padding = 1.2
-        height = max(self.lines_height(label_lines, label_width, 8.5),
-                     self.lines_height(values, value_width)) + 2 * padding
-        self.keep_together(min(height, self.eph / 2))
+        if self._near_page_end():
+            height = max(self.lines_height(label_lines, label_width, 8.5),
+                         self.lines_height(values, value_width)) + 2 * padding
+            self.keep_together(min(height, self.eph / 2))
 
         top = self.get_y() + padding
         start_page = self.page
@@ -169,8 +171,17 @@ class ReportDocument(FPDF):
         self.set_y(bottom + padding)
         self.line(self.l_margin + indent, self.get_y(), self.l_margin + self.epw, self.get_y())
 
+    def _near_page_end(self) -> bool:
+        """Return whether less than half a page is left.
+
+        Blocks are kept together only up to half a page, so with more room left
+        any block fits, and measuring it (a second shaping pass) can be skipped.
+        """
+        return self.will_page_break(self.eph / 2)
+
     def paragraph(self, lines: list[Line], size: float = 9.0) -> None:
-        self.keep_together(min(self.lines_height(lines, self.epw, size) + 2, self.eph / 2))
+        if self._near_page_end():
+            self.keep_together(min(self.lines_height(lines, self.epw, size) + 2, self.eph / 2))
         self.draw_lines(self.l_margin, lines, self.epw, size)
         self.ln(1)
 
@@ -197,7 +208,7 @@ class ReportDocument(FPDF):
         for number in range(1, total + 1):
             self.page = number
             # fpdf2 tracks the font selected in the content stream of the page it
-            # wrote last; on an earlier page it has to select the font again.
+            # wrote last. An earlier page needs the font selected again.
             self.current_font_is_set_on_page = False
             if number > 1:
                 self.set_xy(self.l_margin, MARGIN - 4)

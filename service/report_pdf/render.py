@@ -29,7 +29,7 @@ INDICATION_COLOURS = {
 
 @dataclass(frozen=True)
 class ReportContext:
-    """What the report says about the document besides the validation itself."""
+    """Facts about the document that the report shows beside the validation itself."""
 
     document_id: str | None = None
     file_name: str | None = None

@@ -70,7 +70,7 @@ INDICATIONS: dict[str, Pair] = {
     "NO_SIGNATURE": ("স্বাক্ষর নেই", "No signature"),
 }
 
-# What the document-level indication means, for a reader who is not a PKI expert.
+# Plain-language explanations of the document-level indication, for readers who are not PKI experts.
 DOCUMENT_EXPLANATIONS: dict[str, Pair] = {
     "TOTAL_PASSED": (
         "দলিলের প্রতিটি স্বাক্ষর বৈধ। স্বাক্ষরের পর দলিলে অননুমোদিত পরিবর্তন হয়নি, এবং প্রতিটি "

@@ -1,10 +1,9 @@
 """The report cache behind /content: expiry by age and nextUpdate, and policy changes.
 
-The revocation case uses the live test PKI. Its ``revoked-after`` certificate
-was revoked one day before the session started; with the PKI's services set
-two days back, its OCSP responder still reports it good. That is the
-revocation "published after the first read". The cache's clock is replaced,
-so no test waits for wall-clock time.
+The revocation case uses the live test PKI: its ``revocable`` certificate is
+good at the first read and revoked afterwards, as a revocation published
+between two reads would be. The cache's clock is replaced, so no test waits
+for wall-clock time.
 """
 
 from __future__ import annotations
