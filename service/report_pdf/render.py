@@ -51,7 +51,7 @@ def _pair(pair: tuple[str, str]) -> list[Line]:
 def _looked_up(table: dict, key, fallback_code: bool = True) -> list[Line]:
     if key in table:
         lines = _pair(table[key])
-        if fallback_code and isinstance(key, str):
+        if fallback_code and isinstance(key, str) and key != table[key][1]:
             lines[-1] = Line(f"{table[key][1]} ({key})", "muted")
         return lines
     return [Line(str(key))]
@@ -358,7 +358,7 @@ def render(report: dict, context: ReportContext,
     for number, signature in enumerate(report.get("signatures") or [], start=1):
         _signature_section(pdf, number, signature)
 
-    reference = context.document_id or (context.sha256 or "")[:16]
-    running = f"{title[0]} · {title[1]} · {reference}"
-    pdf.page_furniture(running, f"দলিল · Dolil · {reference}", page_label)
+    reference = context.document_id or (f"SHA-256 {context.sha256[:16]}…" if context.sha256 else None)
+    suffix = f" · {reference}" if reference else ""
+    pdf.page_furniture(f"{title[0]} · {title[1]}{suffix}", f"দলিল · Dolil{suffix}", page_label)
     return bytes(pdf.output())
