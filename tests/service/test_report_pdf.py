@@ -20,6 +20,8 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 
+from service.extensions import db
+from service.models import Document
 from service.report_pdf import ReportContext, render_report_pdf
 from signing.credentials import load_pkcs12_signer
 from signing.devpki import issue_certificate
@@ -292,3 +294,25 @@ def test_handed_in_pdf_report_refused_for_officer(client, tokens):
 
     assert response.status_code == 403
     assert response.mimetype == "application/problem+json"
+
+
+@needs_poppler
+def test_fixity_failure_pdf(unlocked_app, tokens, tmp_path):
+    client = unlocked_app.test_client()
+    store = unlocked_app.extensions["dolil"].store
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    revision = db.session.get(Document, document_id).current_revision
+    tampered = bytearray(MINUTES_PDF.read_bytes())
+    tampered[len(tampered) // 2] ^= 0x01
+    store.client.put_object(store.bucket, revision.object_key, io.BytesIO(bytes(tampered)), len(tampered))
+
+    response = client.get(f"/api/v1/documents/{document_id}/verification?format=pdf",
+                          headers=bearer(tokens["auditor"]))
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    lines = pdf_lines(response.data, tmp_path)
+    assert "বৈধ নয় · Invalid (TOTAL_FAILED)" in lines
+    assert "সংরক্ষিত বাইট মেলেনি (অখণ্ডতা যাচাই ব্যর্থ)" in lines
+    assert "মেলেনি" in lines
+    assert hashlib.sha256(bytes(tampered)).hexdigest() in lines
