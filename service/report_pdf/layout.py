@@ -82,6 +82,8 @@ class ReportDocument(FPDF):
     # --- text layer ---------------------------------------------------------------
 
     def _render_styled_text_line(self, text_line, h=None, *args, **kwargs):  # noqa: ANN001, ANN201
+        # NOTE: this overrides a private method of fpdf2 (checked with 2.8.9, the pinned
+        # version), through which cell() and multi_cell() draw every line.
         text = "".join("".join(fragment.characters) for fragment in text_line.fragments).rstrip()
         if not text:
             return super()._render_styled_text_line(text_line, h, *args, **kwargs)
