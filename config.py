@@ -77,6 +77,10 @@ class Settings:
     ltv_renewal_margin_days: int = 90
     # The user recorded as creator of renewed revisions and actor in the audit log.
     ltv_renewal_user: str = "ltv-renewal"
+    # Maximum time that /content serves a cached validation report before the
+    # signatures are validated again. Fetched revocation data with an earlier
+    # nextUpdate expires it sooner, and 0 disables the cache.
+    report_cache_max_age_seconds: int = 3600
 
     log_format: str = "text"
     log_level: str = "INFO"
@@ -102,6 +106,8 @@ class Settings:
         _check_choice("DOLIL_ENV", self.env, ENVIRONMENTS)
         _check_choice("DOLIL_RETENTION_MODE", self.retention_mode, RETENTION_MODES)
         _check_choice("DOLIL_REVOCATION_MODE", self.revocation_mode, REVOCATION_MODES)
+        if self.report_cache_max_age_seconds < 0:
+            raise ConfigurationError("DOLIL_REPORT_CACHE_MAX_AGE_SECONDS", "must be 0 or a positive number of seconds")
         if self.max_upload_bytes <= 0:
             raise ConfigurationError("DOLIL_MAX_UPLOAD_BYTES", "must be a positive number of bytes")
         for name in ("retention_days", "retention_days_minutes", "retention_days_evidence"):

@@ -11,6 +11,8 @@ import json
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 
@@ -31,41 +33,93 @@ EMBEDDED_ENDPOINT_FILE = "endpoint.json"
 
 
 class ReportCache:
-    """A small LRU cache of validation reports keyed by content hash and policy.
+    """A small LRU cache of validation reports keyed by content hash and policy fingerprint.
 
-    A stored revision never changes, so the same bytes under the same trust
-    settings give the same report until revocation data changes. Entries expire
-    with the process.
+    A stored revision never changes, so the same bytes under the same policy
+    give the same report until revocation data changes. An entry therefore
+    expires at the earliest of ``max_age`` after it was stored and the
+    nextUpdate of any CRL or OCSP response that validation fetched for it.
+    Revocation data embedded in the document is part of the hashed bytes and
+    does not limit the age. A report under another policy fingerprint (other
+    trust anchors, settings or validator versions) clears the whole cache.
+    A ``max_age`` of zero disables caching.
 
-    NOTE: nothing removes an entry when revocation data changes, so a
-    revocation published after the first read shows on ``/content`` only after
-    eviction or a restart; ``/verification`` always validates afresh.
+    ``clock`` returns the current time as an aware datetime; tests replace it.
     """
 
-    def __init__(self, capacity: int = 256) -> None:
+    def __init__(
+        self,
+        capacity: int = 256,
+        max_age: timedelta = timedelta(hours=1),
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
         self.capacity = capacity
-        self._entries: OrderedDict[tuple[str, str], ValidationReport] = OrderedDict()
+        self.max_age = max_age
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[ValidationReport, datetime]] = OrderedDict()
+        self._fingerprint: str | None = None
         self._lock = threading.Lock()
+
+    def _switch_policy(self, policy_fingerprint: str) -> None:
+        if policy_fingerprint != self._fingerprint:
+            if self._entries:
+                log.info("validation policy changed: dropping %d cached reports", len(self._entries))
+            self._entries.clear()
+            self._fingerprint = policy_fingerprint
 
     def get(self, sha256: str, policy_fingerprint: str) -> ValidationReport | None:
         with self._lock:
-            report = self._entries.get((sha256, policy_fingerprint))
-            if report is not None:
-                self._entries.move_to_end((sha256, policy_fingerprint))
+            self._switch_policy(policy_fingerprint)
+            entry = self._entries.get(sha256)
+            if entry is None:
+                return None
+            report, expires_at = entry
+            if self.clock() >= expires_at:
+                del self._entries[sha256]
+                return None
+            self._entries.move_to_end(sha256)
             return report
 
     def put(self, sha256: str, policy_fingerprint: str, report: ValidationReport) -> None:
+        expires_at = self.clock() + self.max_age
+        next_update = earliest_fetched_next_update(report)
+        if next_update is not None:
+            expires_at = min(expires_at, next_update)
         with self._lock:
-            self._entries[(sha256, policy_fingerprint)] = report
-            self._entries.move_to_end((sha256, policy_fingerprint))
+            self._switch_policy(policy_fingerprint)
+            if expires_at <= self.clock():
+                self._entries.pop(sha256, None)
+                return
+            self._entries[sha256] = (report, expires_at)
+            self._entries.move_to_end(sha256)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
+
+    def expires_at(self, sha256: str) -> datetime | None:
+        """Return when the entry for ``sha256`` expires, or None when there is none."""
+        with self._lock:
+            entry = self._entries.get(sha256)
+            return entry[1] if entry is not None else None
+
+
+def earliest_fetched_next_update(report: ValidationReport) -> datetime | None:
+    """Return the earliest nextUpdate of the CRLs and OCSP responses fetched for a report."""
+    moments = []
+    for signature in report.signatures:
+        items = list(signature.revocation.get("evidence") or [])
+        for certificate in signature.certificates:
+            items.extend(certificate.get("evidence") or [])
+        moments.extend(
+            item["next_update"] for item in items
+            if item.get("source") == "fetched" and isinstance(item.get("next_update"), datetime)
+        )
+    return min(moments, default=None)
 
 
 class Components:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.reports = ReportCache()
+        self.reports = ReportCache(max_age=timedelta(seconds=settings.report_cache_max_age_seconds))
 
     def _s3_connection(self) -> tuple[str, str, str]:
         """Return endpoint, access key and secret key of the configured store.

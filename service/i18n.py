@@ -37,6 +37,7 @@ FIELD_LABELS = {
     "until": {"en": "until", "bn": "শেষের তারিখ"},
     "signature_value": {"en": "signature value", "bn": "স্বাক্ষরের মান"},
     "page": {"en": "page", "bn": "পৃষ্ঠা"},
+    "format": {"en": "report format", "bn": "প্রতিবেদনের বিন্যাস"},
     "box": {"en": "box", "bn": "স্ট্যাম্পের ঘর"},
     "request": {"en": "request body", "bn": "অনুরোধের বডি"},
     "Idempotency-Key": {"en": "Idempotency-Key header", "bn": "Idempotency-Key হেডার"},

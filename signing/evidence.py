@@ -29,6 +29,7 @@ from signing.revisions import DocumentFacts
 
 __all__ = [
     "EmbeddedRevocationData",
+    "certificate_entries",
     "embedded_revocation_data",
     "revocation_evidence",
     "timestamp_entries",
@@ -84,8 +85,9 @@ def revocation_evidence(
     """List the CRLs and OCSP responses about ``cert`` that validation had available.
 
     Each entry has ``source`` (``embedded`` or ``fetched``), ``type`` (``OCSP`` or
-    ``CRL``), ``issued_at`` (OCSP producedAt or CRL thisUpdate), ``status`` of the
-    certificate in that item (``good``, ``revoked`` or ``unknown``), and
+    ``CRL``), ``issued_at`` (OCSP producedAt or CRL thisUpdate), ``next_update``
+    (OCSP nextUpdate or CRL nextUpdate, None when the item has none), ``status``
+    of the certificate in that item (``good``, ``revoked`` or ``unknown``), and
     ``revoked_at`` and ``reason`` for a revoked certificate. Whether pyHanko found
     an item fresh enough to rely on is reported in the indication, not here.
     """
@@ -113,6 +115,53 @@ def revocation_evidence(
     return entries
 
 
+def certificate_entries(
+    certs: list[x509.Certificate],
+    anchor_included: bool,
+    embedded: EmbeddedRevocationData,
+    record: FetchRecord | None,
+) -> list[dict]:
+    """Describe the certificates of a path, the signer's first, with their revocation data.
+
+    ``anchor_included`` says whether the last certificate is the trust anchor,
+    whose revocation is not checked because the policy trusts it. Each entry has
+    ``role`` (signer, ca or trust_anchor), ``subject``, ``issuer``, ``serial``
+    (lowercase hexadecimal), ``not_before``, ``not_after``, ``revocation_status``
+    and ``evidence`` as :func:`revocation_evidence` lists it. The status is
+    ``revoked`` when any item says so, otherwise ``good`` or ``unknown`` from the
+    items, ``no_data`` without any item, and ``not_applicable`` for the anchor.
+    """
+    entries = []
+    for index, cert in enumerate(certs):
+        anchor = anchor_included and index == len(certs) - 1
+        role = "signer" if index == 0 else "trust_anchor" if anchor else "ca"
+        evidence = [] if anchor else revocation_evidence(cert, embedded, record)
+        statuses = {item["status"] for item in evidence}
+        if anchor:
+            status = "not_applicable"
+        elif "revoked" in statuses:
+            status = "revoked"
+        elif "good" in statuses:
+            status = "good"
+        elif statuses:
+            status = "unknown"
+        else:
+            status = "no_data"
+        entries.append(
+            {
+                "role": role,
+                "subject": cert.subject.human_friendly,
+                "issuer": cert.issuer.human_friendly,
+                "serial": format(cert.serial_number, "x"),
+                "not_before": cert.not_valid_before,
+                "not_after": cert.not_valid_after,
+                "revocation_status": status,
+                "evidence": evidence,
+            }
+        )
+    return entries
+
+
 def _ocsp_entries(cert: x509.Certificate, response: ocsp.OCSPResponse, source: str) -> list[dict]:
     try:
         if response["response_status"].native != "successful":
@@ -133,6 +182,7 @@ def _ocsp_entries(cert: x509.Certificate, response: ocsp.OCSPResponse, source: s
                 "source": source,
                 "type": "OCSP",
                 "issued_at": data["produced_at"].native,
+                "next_update": single["next_update"].native,
                 "status": status.name,
             }
             if status.name == "revoked":
@@ -151,7 +201,13 @@ def _crl_entry(cert: x509.Certificate, item: crl.CertificateList, source: str) -
         tbs = item["tbs_cert_list"]
         if tbs["issuer"] != cert.issuer:
             return None
-        entry = {"source": source, "type": "CRL", "issued_at": tbs["this_update"].native, "status": "good"}
+        entry = {
+            "source": source,
+            "type": "CRL",
+            "issued_at": tbs["this_update"].native,
+            "next_update": tbs["next_update"].native,
+            "status": "good",
+        }
         for revoked in tbs["revoked_certificates"]:
             if revoked["user_certificate"].native == cert.serial_number:
                 entry["status"] = "revoked"

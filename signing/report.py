@@ -112,6 +112,14 @@ class SignatureReport:
     later signature's widget covers signed content). ``changed_pixels`` counts
     the differing pixels, and ``region`` ([x1, y1, x2, y2] in PDF points)
     surrounds them. ``signed_revision`` repeats the revision compared against."""
+    docmdp_permissions: str | None = None
+    """DocMDP permissions of a certification signature as pyHanko names them
+    (NO_CHANGES, FILL_FORMS or ANNOTATE); None for an approval signature."""
+    certificates: tuple[dict, ...] = ()
+    """The certificates of ``chain``, the signer's first, each with its validity, its
+    revocation status and the CRLs and OCSP responses about it (see
+    :func:`signing.evidence.certificate_entries`). Only the signer's certificate
+    when no chain was found, and empty when the signature could not be processed."""
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dictionary with datetimes as ISO 8601 in UTC."""

@@ -9,7 +9,7 @@ time and a revocation summary with the revocation data seen.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from asn1crypto import cms
@@ -26,7 +26,12 @@ from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator.policy_decl import NO_REVOCATION, REQUIRE_REVINFO, RevocationCheckingPolicy
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
-from signing.evidence import EmbeddedRevocationData, embedded_revocation_data, revocation_evidence
+from signing.evidence import (
+    EmbeddedRevocationData,
+    certificate_entries,
+    embedded_revocation_data,
+    revocation_evidence,
+)
 from signing.policy import ValidationPolicy
 from signing.revisions import DocumentFacts, shorten
 from signing.validation_setup import ValidationSetup
@@ -79,6 +84,9 @@ class _TrustOutcome:
     warnings: list[str]
     poe_time: datetime | None = None
     """Earliest time at which a validated time-stamp proves the signature existed."""
+    certificates: list[dict] = field(default_factory=list)
+    """The validation path, the signer's certificate first, as :func:`certificate_entries`
+    describes it; only the signer's certificate when pyHanko returned no path."""
 
 
 async def evaluate_trust(
@@ -96,6 +104,7 @@ async def evaluate_trust(
     outcome = _check_validity_period(await _evaluate(signature, document, setup, embedded), signature, setup)
     outcome.revocation["evidence"] = revocation_evidence(signature.signer_cert, embedded, setup.record)
     _collect_material(setup, signature, embedded, outcome)
+    outcome.certificates = _path_certificates(signature, outcome.status, embedded, setup)
     return outcome
 
 
@@ -115,6 +124,20 @@ def _collect_material(
     status = outcome.status
     if status is not None and status.validation_path is not None:
         material.add_path(status.validation_path)
+
+
+def _path_certificates(
+    signature: EmbeddedPdfSignature,
+    status: PdfSignatureStatus | None,
+    embedded: EmbeddedRevocationData,
+    setup: ValidationSetup,
+) -> list[dict]:
+    path = status.validation_path if status is not None else None
+    if path is None:
+        return certificate_entries([signature.signer_cert], False, embedded, setup.record)
+    certs = list(reversed(list(path.iter_certs(include_root=True))))
+    anchor_included = bool(certs) and certs[-1].subject == path.trust_anchor.authority.name
+    return certificate_entries(certs, anchor_included, embedded, setup.record)
 
 
 async def _evaluate(

@@ -292,8 +292,10 @@ async def _validate_signature(
     cert = signature.signer_cert
     status = trust.status
     chain: tuple[str, ...] = ()
+    certificates = tuple(trust.certificates[:1])
     if status is not None and status.validation_path is not None and trust.sub_indication not in _NO_CHAIN:
         chain = _chain_subjects(status.validation_path)
+        certificates = tuple(trust.certificates)
 
     return SignatureReport(
         field_name=signature.field_name,
@@ -319,6 +321,8 @@ async def _validate_signature(
         byte_range=read_byte_range(entry),
         visual_check=integrity.visual_check,
         visual_differences=tuple(integrity.visual_differences),
+        docmdp_permissions=signature.docmdp_level.name if signature.docmdp_level is not None else None,
+        certificates=certificates,
     )
 
 

@@ -22,8 +22,10 @@ from ..extensions import db
 from ..models import DOCUMENT_KINDS, Document
 from ..problems import ApiProblem
 from ..validation_data import read_validation_data
+from ..report_pdf import ReportContext
 from . import bp
 from .inputs import invalid_field, json_object, query_arg, read_upload
+from .report_format import pdf_report_response, wants_pdf
 from .serializers import document_dict, iso, signature_dict
 
 MAX_TITLE_LENGTH = 1000
@@ -365,7 +367,8 @@ def get_validation_data(document_id: str, number: int) -> Response:
 
 @bp.get("/documents/<document_id>/verification")
 @require_permission("document:verify")
-def get_verification(document_id: str) -> dict:
+def get_verification(document_id: str) -> dict | Response:
+    as_pdf = wants_pdf()
     result = archive.verify_document(document_id, g.user)
     body: dict[str, object] = {
         "document_id": result.document.id,
@@ -384,4 +387,18 @@ def get_verification(document_id: str) -> dict:
     else:
         body.update(result.report.to_dict())
     body["policy_trust_anchors"] = len(components().policy.trust_roots)
-    return body
+    if not as_pdf:
+        return body
+
+    context = ReportContext(
+        document_id=result.document.id,
+        title=result.document.title,
+        revision=result.revision.number,
+        sha256=result.actual_sha256,
+        size=result.revision.size,
+        fixity_ok=result.fixity_ok,
+        trust_anchors=len(components().policy.trust_roots),
+    )
+    report = body if result.report is not None else {**body, "validated_at": body["verified_at"]}
+    filename = f"dolil-verification-{result.document.id}-r{result.revision.number}.pdf"
+    return pdf_report_response(report, context, filename)

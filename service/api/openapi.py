@@ -213,9 +213,22 @@ def _schemas() -> dict:
     }
 
 
+PDF_REPORT_NOTE = (
+    " JSON by default. With Accept: application/pdf or ?format=pdf the same report comes as an"
+    " A4 PDF for filing, every label in Bengali with the English below it."
+)
+
+
 def build_openapi() -> dict:
     settings = current_app.config["DOLIL_SETTINGS"]
     document_id = {"name": "document_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+    report_format = {
+        "name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "pdf"]},
+        "description": "pdf returns the PDF report, as Accept: application/pdf does; json forces JSON",
+    }
+    pdf_content = {"schema": {"type": "string", "format": "binary"}}
+    pdf_disposition = {"description": "with the PDF: inline and the report's file name",
+                       "schema": {"type": "string"}}
     header_descriptions = {
         "fixity": "passed: the bytes match the SHA-256 recorded when the revision was stored",
         "sha256": "hex SHA-256 of the body",
@@ -438,12 +451,16 @@ def build_openapi() -> dict:
             "/documents/{document_id}/verification": {
                 "get": {
                     "summary": "A fresh fixity check and validation report",
-                    "description": _roles("document:verify"),
-                    "parameters": [document_id],
+                    "description": _roles("document:verify") + PDF_REPORT_NOTE,
+                    "parameters": [document_id, report_format],
                     "responses": {
                         "200": {"description": "the report",
-                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verification"}}}},
-                        **_problem_responses(401, 403, 404, 500, 503),
+                                "headers": {"Content-Disposition": pdf_disposition},
+                                "content": {
+                                    "application/json": {"schema": {"$ref": "#/components/schemas/Verification"}},
+                                    "application/pdf": pdf_content,
+                                }},
+                        **_problem_responses(401, 403, 404, 422, 500, 503),
                     },
                 },
             },
@@ -474,7 +491,8 @@ def build_openapi() -> dict:
             "/verifications": {
                 "post": {
                     "summary": "Validate any PDF; nothing is archived",
-                    "description": _roles("verification:create"),
+                    "description": _roles("verification:create") + PDF_REPORT_NOTE,
+                    "parameters": [report_format],
                     "requestBody": {
                         "required": True,
                         "content": {"multipart/form-data": {"schema": {
@@ -485,7 +503,11 @@ def build_openapi() -> dict:
                     },
                     "responses": {
                         "200": {"description": "the validation report of the uploaded bytes",
-                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verification"}}}},
+                                "headers": {"Content-Disposition": pdf_disposition},
+                                "content": {
+                                    "application/json": {"schema": {"$ref": "#/components/schemas/Verification"}},
+                                    "application/pdf": pdf_content,
+                                }},
                         **_problem_responses(401, 403, 413, 415, 422),
                     },
                 },

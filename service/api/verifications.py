@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import g, request
+import re
+
+from flask import Response, g, request
 
 from signing.intake import prepare_upload, sniff_type
 from signing.limits import validate_pdf_within_limits
@@ -14,13 +16,19 @@ from ..auth import require_permission
 from ..components import components
 from ..extensions import db
 from ..problems import ApiProblem
+from ..report_pdf import ReportContext
 from . import bp
 from .inputs import invalid_field, read_upload
+from .report_format import pdf_report_response, wants_pdf
+
+# Characters kept from an uploaded file's name in the report's own file name.
+_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @bp.post("/verifications")
 @require_permission("verification:create")
-def create_verification() -> dict:
+def create_verification() -> dict | Response:
+    as_pdf = wants_pdf()
     if request.mimetype != "multipart/form-data":
         raise invalid_field("request", "send the PDF as the multipart/form-data field 'file'",
                        "PDF ফাইলটি multipart/form-data-এর 'file' ঘরে পাঠান")
@@ -38,4 +46,11 @@ def create_verification() -> dict:
     record_event("verification.create", "success", actor=g.user,
                  details={"sha256": digest, "size": len(data), "indication": report.indication})
     db.session.commit()
-    return {"sha256": digest, "size": len(data), **report.to_dict()}
+    if not as_pdf:
+        return {"sha256": digest, "size": len(data), **report.to_dict()}
+
+    upload_name = request.files["file"].filename or None
+    context = ReportContext(file_name=upload_name, sha256=digest, size=len(data),
+                            trust_anchors=len(components().policy.trust_roots))
+    stem = _FILENAME_UNSAFE.sub("-", (upload_name or "document").rsplit(".", 1)[0]).strip("-.")[:80]
+    return pdf_report_response(report.to_dict(), context, f"dolil-verification-{stem or 'document'}.pdf")
