@@ -33,7 +33,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from signing.errors import InvalidDocument
 from signing.limits import Deadline, InputLimits, count_decoded_bytes, run_isolated
 
-__all__ = ["InputLimits", "PreparedPdf", "prepare_upload", "sniff_type"]
+__all__ = ["InputLimits", "PreparedPdf", "pdf_header_offset", "prepare_upload", "sniff_type"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,10 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _TIFF_MAGICS = (b"II*\x00", b"MM\x00*")
 _ZIP_MAGIC = b"PK\x03\x04"
 _PILLOW_FORMATS = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF"}
+# Acrobat accepts the header anywhere in the first 1024 bytes (PDF Reference
+# 1.4, Appendix H.3, note on 3.4.1); ISO 32000-1, 7.5.2, and pyHanko require
+# it at offset 0.
+_HEADER_SEARCH_BYTES = 1024
 
 # qpdf decodes at most this many filters of one stream (its max_stream_filters
 # default), so a longer chain cannot be meant for readers.
@@ -90,14 +94,25 @@ def sniff_type(data: bytes) -> str | None:
     return None
 
 
-def prepare_upload(data: bytes, limits: InputLimits | None = None) -> PreparedPdf:
+def pdf_header_offset(data: bytes) -> int | None:
+    """Return where ``%PDF-`` starts when bytes precede it within the first 1024, else None."""
+    offset = data.find(_PDF_MAGIC, 0, _HEADER_SEARCH_BYTES)
+    return offset if offset > 0 else None
+
+
+def prepare_upload(data: bytes, limits: InputLimits | None = None, *, repairable: bool = False) -> PreparedPdf:
     """Check an uploaded file within ``limits`` and return it as a PDF.
 
     The checks run in a worker process (:func:`signing.limits.run_isolated`)
     that may use ``limits.parse_timeout_seconds`` and ``limits.max_memory_bytes``.
 
+    With ``repairable`` a PDF may have damage that pyHanko's non-strict reader
+    and qpdf repair, such as a ``startxref`` a few bytes off. That suits a file
+    handed in for validation, whose report says how it was read, but not a
+    file to archive and sign. Every limit still applies.
+
     Raises :class:`~signing.errors.InvalidDocument` with ``reason`` ``"empty"``,
-    ``"unsupported_type"``, ``"malformed_pdf"``, ``"encrypted_pdf"`` or
+    ``"unsupported_type"``, ``"pdf_header_offset"``, ``"malformed_pdf"``, ``"encrypted_pdf"`` or
     ``"image_invalid"`` for files that cannot be read, and ``"too_many_pages"``,
     ``"too_many_objects"``, ``"too_many_revisions"``, ``"nesting_too_deep"``,
     ``"decompression_limit"``, ``"image_too_large"``, ``"memory_limit"`` or
@@ -109,6 +124,13 @@ def prepare_upload(data: bytes, limits: InputLimits | None = None) -> PreparedPd
 
     source_type = sniff_type(data)
     if source_type is None:
+        offset = pdf_header_offset(data)
+        if offset is not None:
+            raise InvalidDocument(
+                "pdf_header_offset",
+                f"the PDF header %PDF- starts at byte offset {offset}, not 0; the bytes before it "
+                f"shift every offset in the file",
+            )
         raise InvalidDocument("unsupported_type", _describe_unknown(data))
 
     page_count, converted = run_isolated(
@@ -116,6 +138,7 @@ def prepare_upload(data: bytes, limits: InputLimits | None = None) -> PreparedPd
         data,
         source_type,
         limits,
+        repairable,
         timeout_seconds=limits.parse_timeout_seconds + _REPORT_GRACE_SECONDS,
         memory_bytes=limits.max_memory_bytes,
     )
@@ -130,7 +153,9 @@ def _describe_unknown(data: bytes) -> str:
     return f"content starts with {data[:8].hex()}, which is not a PDF, JPEG, PNG or TIFF signature"
 
 
-def _prepare_in_worker(data: bytes, source_type: str, limits: InputLimits) -> tuple[int, bytes | None]:
+def _prepare_in_worker(
+    data: bytes, source_type: str, limits: InputLimits, repairable: bool = False
+) -> tuple[int, bytes | None]:
     """Return the page count, and the converted PDF for an image; runs in the worker process."""
     deadline = Deadline(limits.parse_timeout_seconds)
     # Both settings are process-wide, which is why they are set only here, in
@@ -151,7 +176,7 @@ def _prepare_in_worker(data: bytes, source_type: str, limits: InputLimits) -> tu
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
 
     if source_type == "pdf":
-        return _check_pdf(data, limits, deadline), None
+        return _check_pdf(data, limits, deadline, repairable=repairable), None
 
     pdf_data = _convert_image(data, source_type, limits, deadline)
     page_count = _count_pages(pdf_data)
@@ -168,7 +193,7 @@ def _prepare_in_worker(data: bytes, source_type: str, limits: InputLimits) -> tu
 # --- PDF -------------------------------------------------------------------------------
 
 
-def _check_pdf(data: bytes, limits: InputLimits, deadline: Deadline) -> int:
+def _check_pdf(data: bytes, limits: InputLimits, deadline: Deadline, *, repairable: bool = False) -> int:
     """Check ``data`` within ``limits`` with pyHanko and pikepdf and return its page count."""
     # Counting markers is cheap and rejects a file with thousands of updates
     # before a parser follows every /Prev pointer.
@@ -179,12 +204,12 @@ def _check_pdf(data: bytes, limits: InputLimits, deadline: Deadline) -> int:
             f"the file has {markers} end-of-file markers; at most {limits.max_revisions} revisions are accepted",
         )
 
-    reader = _open_with_pyhanko(data, limits)
+    reader = _open_with_pyhanko(data, limits, repairable=repairable)
     overwritten = _count_pyhanko_structure(reader, limits)
     deadline.check("reading the cross-reference data")
 
     budget = _StreamBudget(limits, deadline)
-    page_count = _check_pdf_with_pikepdf(data, limits, deadline, budget)
+    page_count = _check_pdf_with_pikepdf(data, limits, deadline, budget, repairable=repairable)
     _check_overwritten_objects(reader, overwritten, limits, deadline, budget)
     pyhanko_page_count = _pyhanko_page_count(reader)
 
@@ -208,12 +233,21 @@ def _pyhanko_decode_limits(limits: InputLimits) -> DecodeLimits:
     )
 
 
-def _open_with_pyhanko(data: bytes, limits: InputLimits) -> PdfFileReader:
+def _open_with_pyhanko(data: bytes, limits: InputLimits, *, repairable: bool = False) -> PdfFileReader:
     # pyHanko's reader raises PdfReadError for most damage, but on hostile
     # input it can also fail with KeyError, TypeError, ValueError and other
     # built-in exceptions. Any failure here means the PDF cannot be signed.
+    if repairable:
+        try:
+            return _open_with_pyhanko(data, limits)
+        except InvalidDocument as error:
+            if error.reason != "malformed_pdf":
+                raise
+            logger.info("strict reading failed, reading the PDF in non-strict mode: %s", error.detail)
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=True, decode_limits=_pyhanko_decode_limits(limits))
+        reader = PdfFileReader(
+            io.BytesIO(data), strict=not repairable, decode_limits=_pyhanko_decode_limits(limits)
+        )
         if reader.encrypted:
             raise InvalidDocument("encrypted_pdf", "the PDF has an /Encrypt dictionary")
         # qpdf reads the catalog while opening the file, before any stream is
@@ -324,7 +358,9 @@ def _as_list(value: object) -> list[object]:
     return [value]
 
 
-def _check_pdf_with_pikepdf(data: bytes, limits: InputLimits, deadline: Deadline, budget: _StreamBudget) -> int:
+def _check_pdf_with_pikepdf(
+    data: bytes, limits: InputLimits, deadline: Deadline, budget: _StreamBudget, *, repairable: bool = False
+) -> int:
     stream = io.BytesIO(data)
     try:
         with pikepdf.open(stream) as pdf:
@@ -347,12 +383,15 @@ def _check_pdf_with_pikepdf(data: bytes, limits: InputLimits, deadline: Deadline
 
     # QPDF repairs damaged files while opening them and reports the repair
     # only as a warning. A repaired file is not what the uploader sent, so any
-    # warning counts as malformed, unless it reports an exceeded limit.
+    # warning counts as malformed, unless it reports an exceeded limit, which
+    # counts even in a repairable file.
     if problems:
         message = _without_stream_repr(problems[0], stream)
         reasons = [_qpdf_reason(problem) for problem in problems]
         reason = next((reason for reason in reasons if reason != "malformed_pdf"), "malformed_pdf")
-        raise InvalidDocument(reason, f"pikepdf repaired the PDF while reading it: {message}")
+        if reason != "malformed_pdf" or not repairable:
+            raise InvalidDocument(reason, f"pikepdf repaired the PDF while reading it: {message}")
+        logger.info("pikepdf repaired the PDF while reading it (%d warnings): %s", len(problems), message)
     return page_count
 
 

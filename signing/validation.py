@@ -19,7 +19,9 @@ Signer certificate expired or not yet valid at
 validation time, no POE within its validity     INDETERMINATE    OUT_OF_BOUNDS_NO_POE
 Signer certificate revoked, no POE before it    INDETERMINATE    REVOKED_NO_POE
 CA certificate revoked, no POE before it        INDETERMINATE    REVOKED_CA_NO_POE
-Algorithm or key size rejected by the policy    INDETERMINATE    CRYPTO_CONSTRAINTS_FAILURE
+Algorithm or key size rejected by the policy,
+also an /adbe.pkcs7.sha1 signature whose
+policy does not accept SHA-1                    INDETERMINATE    CRYPTO_CONSTRAINTS_FAILURE
 Content time-stamp later than the revocation   TOTAL_FAILED     REVOKED
 No usable CRL or OCSP data under hard-fail      INDETERMINATE    TRY_LATER
 Signer certificate lacks a policy key usage     INDETERMINATE    CHAIN_CONSTRAINTS_FAILURE
@@ -57,6 +59,11 @@ revocation; the report's ``poe_time`` is that proof of existence.
 anchor. "soft-fail" accepts a signature whose revocation status could not be
 established and reports that status as ``not_checked``.
 
+A file that pyHanko's strict reader rejects, for example for a ``startxref``
+a few bytes off, is validated as its non-strict reader repairs it. The report's
+``reading`` is then ``non-strict`` and its ``warnings`` say so; the verdicts of
+the signatures do not change, because the repaired structure is what they sign.
+
 Later revisions that only add signatures, document time-stamps or DSS data keep
 an earlier signature TOTAL_PASSED, unless a later signature's stamp covers
 content signed by the earlier one.
@@ -65,11 +72,12 @@ content signed by the earlier one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from datetime import datetime, timezone
 
-from pyhanko.sign.ades.report import AdESIndeterminate, AdESStatus, AdESSubIndic
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESStatus, AdESSubIndic
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -80,13 +88,15 @@ from signing.integrity import review_integrity
 from signing.policy import REVOCATION_MODES, ValidationPolicy, load_certificates, load_policy
 from signing.report import (
     INDETERMINATE,
+    NON_STRICT,
+    STRICT,
     TOTAL_FAILED,
     TOTAL_PASSED,
     SignatureReport,
     ValidationReport,
     worst_indication,
 )
-from signing.revisions import DocumentFacts, FieldEntry, open_pdf, shorten
+from signing.revisions import DocumentFacts, FieldEntry, open_pdf, shorten, strict_reading_error
 from signing.trust import build_revocation_summary, evaluate_trust, signature_timestamp
 from signing.validation_setup import ValidationSetup, open_validation_setup
 from signing.visual import VisualComparison, VisualSettings
@@ -106,6 +116,14 @@ logger = logging.getLogger(__name__)
 
 FORMAT_FAILURE = "FORMAT_FAILURE"
 SUPPORTED_SUBFILTERS = ("/ETSI.CAdES.detached", "/adbe.pkcs7.detached")
+# ISO 32000-1, 12.8.3.3.1: the SignedData of this legacy /SubFilter
+# encapsulates the SHA-1 digest of the byte range, and no other digest.
+PKCS7_SHA1 = "/adbe.pkcs7.sha1"
+NON_STRICT_WARNING = (
+    "pyHanko's strict reader rejects the structure of this file, so it was read in "
+    "non-strict mode, which repairs damaged cross-reference data; other PDF readers "
+    "may repair it differently"
+)
 
 # Failures where a path returned by pyHanko must not be reported as a chain.
 _NO_CHAIN = frozenset(
@@ -170,6 +188,7 @@ def validate_pdf(
     validated_at = now if now is not None else datetime.now(timezone.utc)
 
     reader = open_pdf(data)
+    strict_error = strict_reading_error(data)
     document = DocumentFacts.read(reader, data)
     comparison = VisualComparison(document, visual if visual is not None else VisualSettings())
     signatures = asyncio.run(_validate_signatures(document, comparison, policy, now))
@@ -181,13 +200,17 @@ def validate_pdf(
         policy_fingerprint=policy.fingerprint(),
         validated_at=validated_at,
         trailing_bytes=document.trailing_bytes,
+        reading=NON_STRICT if strict_error else STRICT,
+        strict_reading_error=strict_error,
+        warnings=(f"{NON_STRICT_WARNING}: {strict_error}",) if strict_error else (),
     )
     logger.info(
-        "validated PDF sha256=%s signatures=%d indication=%s policy=%s",
+        "validated PDF sha256=%s signatures=%d indication=%s policy=%s reading=%s",
         hashlib.sha256(data).hexdigest(),
         len(signatures),
         report.indication,
         policy.name,
+        report.reading,
     )
     return report
 
@@ -213,6 +236,8 @@ async def _validate_entry(
             entry, document, setup.policy, f"the signature cannot be parsed: {entry.error}"
         )
     subfilter = entry.signature.sig_object.get("/SubFilter")
+    if subfilter == PKCS7_SHA1:
+        return _pkcs7_sha1_report(entry, document, setup.policy)
     if subfilter not in SUPPORTED_SUBFILTERS:
         return _unprocessable_report(
             entry, document, setup.policy, f"signatures with /SubFilter {subfilter} are not supported"
@@ -302,6 +327,61 @@ async def _validate_signature(
     )
 
 
+def _pkcs7_sha1_report(entry: FieldEntry, document: DocumentFacts, policy: ValidationPolicy) -> SignatureReport:
+    """Report an /adbe.pkcs7.sha1 signature, which pyHanko 0.38 does not validate.
+
+    The byte range layout is checked first, then whether the encapsulated
+    content is the SHA-1 digest of the signed bytes. A policy without SHA-1
+    then rejects the signature, as ETSI EN 319 102-1 does for any algorithm
+    outside the cryptographic constraints.
+    """
+    signature = entry.signature
+    try:
+        layout_problems = check_byte_range(entry, document)
+    except Exception as exc:  # as in _unprocessable_report: a hostile dictionary must not stop the report
+        layout_problems = [f"the byte range cannot be checked: {type(exc).__name__}: {shorten(str(exc))}"]
+    if layout_problems:
+        return _unprocessable_report(entry, document, policy, "the /adbe.pkcs7.sha1 signature is malformed")
+
+    start1, length1, start2, length2 = read_byte_range(entry)
+    digest = hashlib.sha1(document.data[start1 : start1 + length1] + document.data[start2 : start2 + length2])
+    encapsulated = signature.signed_data["encap_content_info"]["content"]
+    encapsulated_digest = encapsulated.native if encapsulated is not None else None
+    if encapsulated_digest != digest.digest():
+        report = _unprocessable_report(
+            entry,
+            document,
+            policy,
+            "the SHA-1 digest encapsulated in the /adbe.pkcs7.sha1 signature does not match the signed bytes",
+            sub_indication=AdESFailure.HASH_FAILURE.standard_name,
+        )
+        report = dataclasses.replace(report, indication=TOTAL_FAILED)
+    elif "sha1" not in policy.digest_algorithms:
+        # NOTE: the signature value over the signed attributes is not verified,
+        # because the policy rejects the signature whatever that check finds.
+        report = _unprocessable_report(
+            entry,
+            document,
+            policy,
+            "/adbe.pkcs7.sha1 signs a SHA-1 digest of the document, and the policy does not accept SHA-1",
+            sub_indication=AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE.standard_name,
+        )
+    else:
+        report = _unprocessable_report(
+            entry, document, policy, f"signatures with /SubFilter {PKCS7_SHA1} are not supported"
+        )
+    cert = signature.signer_cert
+    if cert is None:
+        return report
+    return dataclasses.replace(
+        report,
+        signer_subject=cert.subject.human_friendly,
+        signer_issuer=cert.issuer.human_friendly,
+        signer_serial=format(cert.serial_number, "x"),
+        signing_time=signature.self_reported_timestamp,
+    )
+
+
 def _indication_of(sub_indication: AdESSubIndic) -> str:
     status = sub_indication.status
     if status == AdESStatus.PASSED:
@@ -325,6 +405,15 @@ def _detect_level(signature: EmbeddedPdfSignature, document: DocumentFacts) -> t
     subfilter = signature.sig_object.get("/SubFilter")
     if subfilter != "/ETSI.CAdES.detached":
         return None, f"SubFilter {subfilter} is not a PAdES baseline signature"
+    signed_attributes = signature.signer_info["signed_attrs"]
+    attribute_types = {attribute["type"].native for attribute in signed_attributes} if signed_attributes else set()
+    if not attribute_types & {"signing_certificate_v2", "signing_certificate"}:
+        # ETSI EN 319 142-1, 5.3 and 6.3: a PAdES baseline signature identifies
+        # its signing certificate in an ESS signing-certificate(-v2) attribute.
+        return None, (
+            "the signature has no ESS signing-certificate-v2 attribute, so it is not a PAdES "
+            "baseline signature; its signer was identified by issuer and serial number"
+        )
     signed_revision = signature.signed_revision
     # NOTE: document time-stamps count by their presence. They are validated only
     # when the LTA process runs for a signature.

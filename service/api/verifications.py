@@ -6,13 +6,14 @@ import hashlib
 
 from flask import g, request
 
-from signing.intake import prepare_upload, sniff_type
+from signing.intake import pdf_header_offset, prepare_upload, sniff_type
 from signing.limits import validate_pdf_within_limits
 
 from ..audit import record_event
 from ..auth import require_permission
 from ..components import components
 from ..extensions import db
+from ..i18n import negotiate_language, report_notices
 from ..problems import ApiProblem
 from . import bp
 from .inputs import invalid_field, read_upload
@@ -26,10 +27,12 @@ def create_verification() -> dict:
                        "PDF ফাইলটি multipart/form-data-এর 'file' ঘরে পাঠান")
     data = read_upload()
     if data and sniff_type(data) != "pdf":
-        raise ApiProblem("unsupported_type")
-    # The same structural checks as an upload, so a damaged or encrypted file
-    # gets the same problem code. The bytes themselves are validated unchanged.
-    prepare_upload(data)
+        raise ApiProblem("pdf_header_offset" if pdf_header_offset(data) is not None else "unsupported_type")
+    # The same structural checks and limits as an upload, so an encrypted or
+    # unreadable file gets the same problem code. Damage that the non-strict
+    # readers repair is accepted here, because the report says how the file
+    # was read. The bytes themselves are validated unchanged.
+    prepare_upload(data, repairable=True)
 
     digest = hashlib.sha256(data).hexdigest()
     # Anyone with an auditor token can send a file here, so validation runs in
@@ -38,4 +41,5 @@ def create_verification() -> dict:
     record_event("verification.create", "success", actor=g.user,
                  details={"sha256": digest, "size": len(data), "indication": report.indication})
     db.session.commit()
-    return {"sha256": digest, "size": len(data), **report.to_dict()}
+    body = report.to_dict()
+    return {"sha256": digest, "size": len(data), **body, "notices": report_notices(body, negotiate_language())}
