@@ -7,7 +7,7 @@ import hashlib
 from flask import g, request
 
 from signing.intake import pdf_header_offset, prepare_upload, sniff_type
-from signing.limits import validate_pdf_within_limits
+from signing.worker import validate_pdf_within_limits
 
 from ..audit import record_event
 from ..auth import require_permission
