@@ -20,8 +20,8 @@ validation time, no POE within its validity     INDETERMINATE    OUT_OF_BOUNDS_N
 Signer certificate revoked, no POE before it    INDETERMINATE    REVOKED_NO_POE
 CA certificate revoked, no POE before it        INDETERMINATE    REVOKED_CA_NO_POE
 Algorithm or key size rejected by the policy,
-also an /adbe.pkcs7.sha1 signature whose
-policy does not accept SHA-1                    INDETERMINATE    CRYPTO_CONSTRAINTS_FAILURE
+also the digest of an /adbe.pkcs7.sha1 or
+/adbe.x509.rsa_sha1 signature                   INDETERMINATE    CRYPTO_CONSTRAINTS_FAILURE
 Content time-stamp later than the revocation   TOTAL_FAILED     REVOKED
 No usable CRL or OCSP data under hard-fail      INDETERMINATE    TRY_LATER
 Signer certificate lacks a policy key usage     INDETERMINATE    CHAIN_CONSTRAINTS_FAILURE
@@ -77,7 +77,8 @@ import hashlib
 import logging
 from datetime import datetime, timezone
 
-from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESStatus, AdESSubIndic
+from pyhanko.pdf_utils.generic import DictionaryObject
+from pyhanko.sign.ades.report import AdESIndeterminate, AdESStatus, AdESSubIndic
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -85,6 +86,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from signing.byterange import check_byte_range, read_byte_range
 from signing.evidence import timestamp_entries, timestamp_gen_time
 from signing.integrity import review_integrity
+from signing.legacy import LEGACY_SUBFILTERS, check_legacy_signature
 from signing.policy import REVOCATION_MODES, ValidationPolicy, load_certificates, load_policy
 from signing.report import (
     INDETERMINATE,
@@ -116,9 +118,6 @@ logger = logging.getLogger(__name__)
 
 FORMAT_FAILURE = "FORMAT_FAILURE"
 SUPPORTED_SUBFILTERS = ("/ETSI.CAdES.detached", "/adbe.pkcs7.detached")
-# ISO 32000-1, 12.8.3.3.1: the SignedData of this legacy /SubFilter
-# encapsulates the SHA-1 digest of the byte range, and no other digest.
-PKCS7_SHA1 = "/adbe.pkcs7.sha1"
 NON_STRICT_WARNING = (
     "pyHanko's strict reader rejects the structure of this file, so it was read in "
     "non-strict mode, which repairs damaged cross-reference data; other PDF readers "
@@ -231,13 +230,13 @@ async def _validate_signatures(
 async def _validate_entry(
     entry: FieldEntry, document: DocumentFacts, comparison: VisualComparison, setup: ValidationSetup
 ) -> SignatureReport:
+    if isinstance(entry.sig_object, DictionaryObject) and entry.sig_object.get("/SubFilter") in LEGACY_SUBFILTERS:
+        return _legacy_report(entry, document, setup.policy)
     if entry.signature is None:
         return _unprocessable_report(
             entry, document, setup.policy, f"the signature cannot be parsed: {entry.error}"
         )
     subfilter = entry.signature.sig_object.get("/SubFilter")
-    if subfilter == PKCS7_SHA1:
-        return _pkcs7_sha1_report(entry, document, setup.policy)
     if subfilter not in SUPPORTED_SUBFILTERS:
         return _unprocessable_report(
             entry, document, setup.policy, f"signatures with /SubFilter {subfilter} are not supported"
@@ -327,50 +326,13 @@ async def _validate_signature(
     )
 
 
-def _pkcs7_sha1_report(entry: FieldEntry, document: DocumentFacts, policy: ValidationPolicy) -> SignatureReport:
-    """Report an /adbe.pkcs7.sha1 signature, which pyHanko 0.38 does not validate.
-
-    The byte range layout is checked first, then whether the encapsulated
-    content is the SHA-1 digest of the signed bytes. A policy without SHA-1
-    then rejects the signature, as ETSI EN 319 102-1 does for any algorithm
-    outside the cryptographic constraints.
-    """
-    signature = entry.signature
-    try:
-        layout_problems = check_byte_range(entry, document)
-    except Exception as exc:  # as in _unprocessable_report: a hostile dictionary must not stop the report
-        layout_problems = [f"the byte range cannot be checked: {type(exc).__name__}: {shorten(str(exc))}"]
-    if layout_problems:
-        return _unprocessable_report(entry, document, policy, "the /adbe.pkcs7.sha1 signature is malformed")
-
-    start1, length1, start2, length2 = read_byte_range(entry)
-    digest = hashlib.sha1(document.data[start1 : start1 + length1] + document.data[start2 : start2 + length2])
-    encapsulated = signature.signed_data["encap_content_info"]["content"]
-    encapsulated_digest = encapsulated.native if encapsulated is not None else None
-    if encapsulated_digest != digest.digest():
-        report = _unprocessable_report(
-            entry,
-            document,
-            policy,
-            "the SHA-1 digest encapsulated in the /adbe.pkcs7.sha1 signature does not match the signed bytes",
-            sub_indication=AdESFailure.HASH_FAILURE.standard_name,
-        )
-        report = dataclasses.replace(report, indication=TOTAL_FAILED)
-    elif "sha1" not in policy.digest_algorithms:
-        # NOTE: the signature value over the signed attributes is not verified,
-        # because the policy rejects the signature whatever that check finds.
-        report = _unprocessable_report(
-            entry,
-            document,
-            policy,
-            "/adbe.pkcs7.sha1 signs a SHA-1 digest of the document, and the policy does not accept SHA-1",
-            sub_indication=AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE.standard_name,
-        )
-    else:
-        report = _unprocessable_report(
-            entry, document, policy, f"signatures with /SubFilter {PKCS7_SHA1} are not supported"
-        )
-    cert = signature.signer_cert
+def _legacy_report(entry: FieldEntry, document: DocumentFacts, policy: ValidationPolicy) -> SignatureReport:
+    """Report a signature with a legacy /SubFilter that pyHanko 0.38 does not validate."""
+    verdict = check_legacy_signature(entry, document, policy)
+    report = _unprocessable_report(
+        entry, document, policy, verdict.reason, sub_indication=verdict.sub_indication, indication=verdict.indication
+    )
+    cert = verdict.certificate
     if cert is None:
         return report
     return dataclasses.replace(
@@ -378,7 +340,6 @@ def _pkcs7_sha1_report(entry: FieldEntry, document: DocumentFacts, policy: Valid
         signer_subject=cert.subject.human_friendly,
         signer_issuer=cert.issuer.human_friendly,
         signer_serial=format(cert.serial_number, "x"),
-        signing_time=signature.self_reported_timestamp,
     )
 
 
@@ -442,6 +403,7 @@ def _unprocessable_report(
     reason: str,
     *,
     sub_indication: str = FORMAT_FAILURE,
+    indication: str = INDETERMINATE,
 ) -> SignatureReport:
     """Report a signature that cannot be validated, failing it when its byte range is malformed.
 
@@ -450,7 +412,6 @@ def _unprocessable_report(
     Such a signature signs nothing, so it is TOTAL_FAILED/FORMAT_FAILURE.
     """
     revisions_after = document.last_revision - entry.revision
-    indication = INDETERMINATE
     try:
         layout_problems = check_byte_range(entry, document)
     except Exception as exc:  # a hostile dictionary must not stop the report

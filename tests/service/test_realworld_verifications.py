@@ -99,3 +99,15 @@ def test_damaged_upload_still_rejected_for_archive(live_client, tokens, corpus) 
 
     assert response.status_code == 422
     assert response.get_json()["code"] == "malformed_pdf"
+
+
+def test_x509_rsa_sha1_over_api(client, tokens, officer_signer) -> None:
+    # The app trusts the development PKI, whose officer key is RSA.
+    data = realworld.sign_x509_rsa_sha1(realworld.plain_pdf(), officer_signer)
+
+    response = _verify(client, tokens["auditor"], data)
+
+    assert response.status_code == 200, response.get_json()
+    (signature,) = response.get_json()["signatures"]
+    assert (signature["indication"], signature["sub_indication"]) == ("INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE")
+    assert signature["signer_subject"] is not None

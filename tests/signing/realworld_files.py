@@ -18,7 +18,9 @@ something pyHanko does not, changed with byte edits. The shapes:
 - Damage that makes pyHanko's strict reader fail while its non-strict reader
   copes: a ``startxref`` a few bytes off.
 - A legacy /adbe.pkcs7.sha1 signature, whose SignedData encapsulates the SHA-1
-  digest of the byte range (ISO 32000-1, 12.8.3.3.1).
+  digest of the byte range (ISO 32000-1, 12.8.3.3.1), and a legacy
+  /adbe.x509.rsa_sha1 signature: a bare PKCS#1 RSA signature with the
+  certificate in /Cert (ISO 32000-1, 12.8.3.2).
 - An /ETSI.CAdES.detached signature as libraries without PAdES support write
   it: signed attributes content-type, signing-time and message-digest, and no
   ESS signing-certificate-v2.
@@ -33,9 +35,10 @@ import re
 from datetime import datetime, timezone
 
 import pikepdf
-from asn1crypto import algos, cms
+from asn1crypto import algos, cms, core
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -206,6 +209,29 @@ def sign_pkcs7_sha1(data: bytes, signer: SimpleSigner) -> bytes:
     """Sign with /SubFilter /adbe.pkcs7.sha1: SignedData whose content is the SHA-1 of the byte range."""
 
     return asyncio.run(_embed(data, signer, "/adbe.pkcs7.sha1", "sha1", encapsulate=True))
+
+
+def sign_x509_rsa_sha1(data: bytes, signer: SimpleSigner) -> bytes:
+    """Sign with /SubFilter /adbe.x509.rsa_sha1: a PKCS#1 v1.5 RSA signature, the certificate in /Cert.
+
+    ``signer`` must have an RSA key, such as the development PKI's officer.
+    """
+    return asyncio.run(_embed_x509_rsa_sha1(data, signer))
+
+
+async def _embed_x509_rsa_sha1(data: bytes, signer: SimpleSigner) -> bytes:
+    writer = _writer(data)
+    embedder = PdfCMSEmbedder().write_cms(field_name="Signature1", writer=writer)
+    next(embedder)
+    placeholder = SignatureObject(bytes_reserved=2048, timestamp=datetime.now(timezone.utc))
+    placeholder["/SubFilter"] = generic.NameObject("/adbe.x509.rsa_sha1")
+    placeholder["/Cert"] = generic.ArrayObject([generic.ByteStringObject(signer.signing_cert.dump())])
+    embedder.send(SigObjSetup(sig_placeholder=placeholder))
+    prepared, output = embedder.send(SigIOSetup(md_algorithm="sha1"))
+    key = serialization.load_der_private_key(signer.signing_key.dump(), password=None)
+    value = key.sign(prepared.document_digest, padding.PKCS1v15(), Prehashed(hashes.SHA1()))
+    embedder.send(core.OctetString(value).dump())
+    return output.getvalue()
 
 
 def sign_cades_without_ess(data: bytes, signer: SimpleSigner) -> bytes:

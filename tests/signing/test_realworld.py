@@ -8,6 +8,7 @@ loopback server. The comment above each expectation explains the verdict.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -206,3 +207,52 @@ def test_junk_before_header_rejected(corpus, live_pki) -> None:
         validate_pdf(data, live_pki.policy())
 
     assert caught.value.reason == "malformed_pdf"
+
+
+# --- /adbe.x509.rsa_sha1, signed by the development PKI's RSA officer key -------------------
+
+
+@pytest.fixture(scope="module")
+def rsa_sha1_signed(officer_signer) -> bytes:
+    return realworld.sign_x509_rsa_sha1(realworld.plain_pdf(), officer_signer)
+
+
+def test_x509_rsa_sha1_crypto_constraints(rsa_sha1_signed, dev_policy) -> None:
+    # The PKCS#1 signature verifies and its DigestInfo names SHA-1, which the
+    # policy does not accept (ETSI EN 319 102-1, 5.2.8).
+    report = validate_pdf(rsa_sha1_signed, dev_policy)
+
+    (signature,) = report.signatures
+    assert (signature.indication, signature.sub_indication) == ("INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE")
+    assert signature.signer_subject is not None
+    assert "signs a sha1 digest" in signature.warnings[0]
+    assert report.reading == "strict"
+
+
+def test_x509_rsa_sha1_changed_byte_fails(rsa_sha1_signed, dev_policy) -> None:
+    (signature,) = validate_pdf(realworld.flip_signed_byte(rsa_sha1_signed), dev_policy).signatures
+
+    assert (signature.indication, signature.sub_indication) == ("TOTAL_FAILED", "HASH_FAILURE")
+
+
+def test_x509_rsa_sha1_bad_value_fails(rsa_sha1_signed, dev_policy) -> None:
+    # A changed digit of the RSA value leaves the signed bytes as they were,
+    # but the value no longer decrypts to a PKCS#1 DigestInfo.
+    (signature,) = validate_pdf(rsa_sha1_signed, dev_policy).signatures
+    start1, length1, _, _ = signature.byte_range
+    digit = start1 + length1 + 1 + 40
+    changed = b"0" if rsa_sha1_signed[digit : digit + 1] != b"0" else b"1"
+    damaged = rsa_sha1_signed[:digit] + changed + rsa_sha1_signed[digit + 1 :]
+
+    (signature,) = validate_pdf(damaged, dev_policy).signatures
+
+    assert (signature.indication, signature.sub_indication) == ("TOTAL_FAILED", "SIG_CRYPTO_FAILURE")
+
+
+def test_x509_rsa_sha1_allowed_by_policy_unsupported(rsa_sha1_signed, dev_policy) -> None:
+    policy = dataclasses.replace(dev_policy, digest_algorithms=("sha1", "sha256"))
+
+    (signature,) = validate_pdf(rsa_sha1_signed, policy).signatures
+
+    assert (signature.indication, signature.sub_indication) == ("INDETERMINATE", "FORMAT_FAILURE")
+    assert "not supported" in signature.warnings[0]
