@@ -268,6 +268,16 @@ REPORT_NOTICES = {
             "অন্য PDF রিডার এটি ভিন্নভাবে মেরামত করতে পারে।"
         ),
     },
+    "leading_bytes": {
+        "en": (
+            "The file has {count} bytes before its PDF header (%PDF-), which no signature covers. "
+            "Positions in the file were counted from the header."
+        ),
+        "bn": (
+            "ফাইলটির PDF হেডারের (%PDF-) আগে {count} বাইট আছে, যা কোনো স্বাক্ষরের আওতায় নেই। "
+            "ফাইলের অবস্থানগুলো হেডার থেকে গণনা করা হয়েছে।"
+        ),
+    },
 }
 
 
@@ -277,6 +287,11 @@ def report_notices(report: dict, language: str) -> list[dict[str, str]]:
     if report.get("reading") == "non-strict":
         texts = REPORT_NOTICES["non_strict_reading"]
         notices.append({"code": "non_strict_reading", "message": texts.get(language) or texts["en"]})
+    if report.get("leading_bytes"):
+        texts = REPORT_NOTICES["leading_bytes"]
+        count = localise_number(report["leading_bytes"], language)
+        message = (texts.get(language) or texts["en"]).format(count=count)
+        notices.append({"code": "leading_bytes", "message": message})
     return notices
 
 

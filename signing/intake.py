@@ -24,6 +24,7 @@ from signing.errors import InvalidDocument
 from signing.image_conversion import convert_image, count_pages
 from signing.limits import Deadline, InputLimits
 from signing.pdf_checks import check_pdf, set_qpdf_limits
+from signing.revisions import pdf_header_offset
 from signing.worker import run_isolated
 
 __all__ = ["InputLimits", "PreparedPdf", "pdf_header_offset", "prepare_upload", "sniff_type"]
@@ -35,10 +36,6 @@ _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _TIFF_MAGICS = (b"II*\x00", b"MM\x00*")
 _ZIP_MAGIC = b"PK\x03\x04"
-# Acrobat accepts the header anywhere in the first 1024 bytes (PDF Reference
-# 1.4, Appendix H.3, note on 3.4.1); ISO 32000-1, 7.5.2, and pyHanko require
-# it at offset 0.
-_HEADER_SEARCH_BYTES = 1024
 
 # The worker is killed this long after its own deadline, which it checks
 # between steps, so that it can usually report the step that was too slow.
@@ -74,12 +71,6 @@ def sniff_type(data: bytes) -> str | None:
     if data.startswith(_TIFF_MAGICS):
         return "tiff"
     return None
-
-
-def pdf_header_offset(data: bytes) -> int | None:
-    """Return where ``%PDF-`` starts when bytes precede it within the first 1024, else None."""
-    offset = data.find(_PDF_MAGIC, 0, _HEADER_SEARCH_BYTES)
-    return offset if offset > 0 else None
 
 
 def prepare_upload(data: bytes, limits: InputLimits | None = None, *, repairable: bool = False) -> PreparedPdf:

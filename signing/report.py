@@ -133,6 +133,8 @@ class ValidationReport:
     validated_at: datetime
     trailing_bytes: int
     """Bytes after the end of the last revision (its ``%%EOF`` line) that no revision contains."""
+    leading_bytes: int = 0
+    """Bytes before the ``%PDF-`` header. Offsets, byte ranges included, then count from the header."""
     reading: str = STRICT
     """``strict`` when pyHanko's strict reader accepts the file's cross-reference data and
     catalog, ``non-strict`` when only its non-strict reader could, after repairs."""
@@ -150,6 +152,7 @@ class ValidationReport:
             "policy_fingerprint": self.policy_fingerprint,
             "validated_at": _json_value(self.validated_at),
             "trailing_bytes": self.trailing_bytes,
+            "leading_bytes": self.leading_bytes,
             "reading": self.reading,
             "strict_reading_error": self.strict_reading_error,
             "warnings": list(self.warnings),

@@ -24,11 +24,22 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 from signing.errors import InvalidDocument
 
-__all__ = ["DocumentFacts", "FieldEntry", "open_pdf", "shorten", "strict_reading_error"]
+__all__ = ["DocumentFacts", "FieldEntry", "open_pdf", "pdf_header_offset", "shorten", "strict_reading_error"]
 
 logger = logging.getLogger(__name__)
 
 _EOF_LINE = re.compile(rb"startxref\s+(\d+)\s*%%EOF(?:\r\n|\r|\n)?")
+_PDF_MAGIC = b"%PDF-"
+# Acrobat accepts the header anywhere in the first 1024 bytes (PDF Reference
+# 1.4, Appendix H.3, note on 3.4.1); ISO 32000-1, 7.5.2, and pyHanko require
+# it at offset 0.
+_HEADER_SEARCH_BYTES = 1024
+
+
+def pdf_header_offset(data: bytes) -> int | None:
+    """Return where ``%PDF-`` starts when bytes precede it within the first 1024, else None."""
+    offset = data.find(_PDF_MAGIC, 0, _HEADER_SEARCH_BYTES)
+    return offset if offset > 0 else None
 
 
 def open_pdf(data: bytes) -> PdfFileReader:

@@ -33,7 +33,8 @@ Byte range not covering a whole revision,
 update rejected by the difference analysis,
 DocMDP permissions exceeded, or an update that
 points objects back to earlier bytes            TOTAL_FAILED     FORMAT_FAILURE
-Bytes after the last ``%%EOF``, /Info or XMP
+Bytes before ``%PDF-`` or after the last
+``%%EOF``, /Info or XMP
 metadata changed, annotations, unsigned fields,
 page content, resources or geometry changed,
 catalog replaced, or a page that looks
@@ -61,8 +62,10 @@ established and reports that status as ``not_checked``.
 
 A file that pyHanko's strict reader rejects, for example for a ``startxref``
 a few bytes off, is validated as its non-strict reader repairs it. The report's
-``reading`` is then ``non-strict`` and its ``warnings`` say so; the verdicts of
-the signatures do not change, because the repaired structure is what they sign.
+``reading`` is then ``non-strict`` and its ``warnings`` say so. The verdicts
+do not change, because the damage is part of the signed bytes. Bytes before
+the ``%PDF-`` header are skipped the same way and counted in ``leading_bytes``,
+but no signature covers them (see the table).
 
 Later revisions that only add signatures, document time-stamps or DSS data keep
 an earlier signature TOTAL_PASSED, unless a later signature's stamp covers
@@ -98,7 +101,7 @@ from signing.report import (
     ValidationReport,
     worst_indication,
 )
-from signing.revisions import DocumentFacts, FieldEntry, open_pdf, shorten, strict_reading_error
+from signing.revisions import DocumentFacts, FieldEntry, open_pdf, pdf_header_offset, shorten, strict_reading_error
 from signing.trust import build_revocation_summary, evaluate_trust, signature_timestamp
 from signing.validation_setup import ValidationSetup, open_validation_setup
 from signing.visual import VisualComparison, VisualSettings
@@ -186,11 +189,19 @@ def validate_pdf(
         raise ValueError("now must be a timezone-aware datetime")
     validated_at = now if now is not None else datetime.now(timezone.utc)
 
-    reader = open_pdf(data)
     strict_error = strict_reading_error(data)
-    document = DocumentFacts.read(reader, data)
+    # Bytes before the header are skipped, as Acrobat does: every offset in
+    # the file then counts from the header.
+    leading_bytes = pdf_header_offset(data) or 0
+    body = data[leading_bytes:]
+    reader = open_pdf(body)
+    document = DocumentFacts.read(reader, body)
     comparison = VisualComparison(document, visual if visual is not None else VisualSettings())
     signatures = asyncio.run(_validate_signatures(document, comparison, policy, now))
+    warnings = [f"{NON_STRICT_WARNING}: {strict_error}"] if strict_error else []
+    if leading_bytes:
+        warnings.append(_leading_bytes_warning(leading_bytes))
+        signatures = [_with_leading_bytes(signature, leading_bytes) for signature in signatures]
 
     report = ValidationReport(
         indication=worst_indication(tuple(signature.indication for signature in signatures)),
@@ -199,9 +210,10 @@ def validate_pdf(
         policy_fingerprint=policy.fingerprint(),
         validated_at=validated_at,
         trailing_bytes=document.trailing_bytes,
+        leading_bytes=leading_bytes,
         reading=NON_STRICT if strict_error else STRICT,
         strict_reading_error=strict_error,
-        warnings=(f"{NON_STRICT_WARNING}: {strict_error}",) if strict_error else (),
+        warnings=tuple(warnings),
     )
     logger.info(
         "validated PDF sha256=%s signatures=%d indication=%s policy=%s reading=%s",
@@ -326,6 +338,32 @@ async def _validate_signature(
     )
 
 
+def _leading_bytes_warning(leading_bytes: int) -> str:
+    return (
+        f"{leading_bytes} bytes before the %PDF- header are covered by no signature; offsets "
+        f"and byte ranges count from the header, as Acrobat reads such files"
+    )
+
+
+def _with_leading_bytes(signature: SignatureReport, leading_bytes: int) -> SignatureReport:
+    """Mark a signature of a file with bytes before its header, which no signature covers.
+
+    Like bytes after the last ``%%EOF``, they make a valid signature
+    INDETERMINATE/FORMAT_FAILURE: the signed revision may be intact, but the
+    file is not the one signed.
+    """
+    indication, sub_indication = signature.indication, signature.sub_indication
+    if indication == TOTAL_PASSED:
+        indication, sub_indication = INDETERMINATE, FORMAT_FAILURE
+    return dataclasses.replace(
+        signature,
+        indication=indication,
+        sub_indication=sub_indication,
+        modified_after_signing=True,
+        warnings=(*signature.warnings, _leading_bytes_warning(leading_bytes)),
+    )
+
+
 def _legacy_report(entry: FieldEntry, document: DocumentFacts, policy: ValidationPolicy) -> SignatureReport:
     """Report a signature with a legacy /SubFilter that pyHanko 0.38 does not validate."""
     verdict = check_legacy_signature(entry, document, policy)
@@ -369,8 +407,8 @@ def _detect_level(signature: EmbeddedPdfSignature, document: DocumentFacts) -> t
     signed_attributes = signature.signer_info["signed_attrs"]
     attribute_types = {attribute["type"].native for attribute in signed_attributes} if signed_attributes else set()
     if not attribute_types & {"signing_certificate_v2", "signing_certificate"}:
-        # ETSI EN 319 142-1, 5.3 and 6.3: a PAdES baseline signature identifies
-        # its signing certificate in an ESS signing-certificate(-v2) attribute.
+        # A PAdES baseline signature (ETSI EN 319 142-1) identifies its signing
+        # certificate in an ESS signing-certificate(-v2) signed attribute.
         return None, (
             "the signature has no ESS signing-certificate-v2 attribute, so it is not a PAdES "
             "baseline signature; its signer was identified by issuer and serial number"

@@ -156,6 +156,8 @@ def _schemas() -> dict:
             "policy_fingerprint": {"type": "string"},
             "validated_at": {"type": "string", "format": "date-time"},
             "trailing_bytes": {"type": "integer", "description": "bytes after the last %%EOF covered by no revision"},
+            "leading_bytes": {"type": "integer",
+                              "description": "bytes before the %PDF- header; offsets count from the header"},
             "reading": {"type": "string", "enum": ["strict", "non-strict"],
                         "description": "non-strict when pyHanko's strict reader rejects the file's structure "
                                        "and validation relied on its non-strict reader's repairs"},

@@ -26,13 +26,16 @@ def create_verification() -> dict:
         raise invalid_field("request", "send the PDF as the multipart/form-data field 'file'",
                        "PDF ফাইলটি multipart/form-data-এর 'file' ঘরে পাঠান")
     data = read_upload()
-    if data and sniff_type(data) != "pdf":
-        raise ApiProblem("pdf_header_offset" if pdf_header_offset(data) is not None else "unsupported_type")
+    # Bytes before the %PDF- header are accepted here, as Acrobat accepts
+    # them, and the report counts them. Archive uploads reject them.
+    header = pdf_header_offset(data) or 0
+    if data and sniff_type(data[header:]) != "pdf":
+        raise ApiProblem("unsupported_type")
     # The same structural checks and limits as an upload, so an encrypted or
     # unreadable file gets the same problem code. Damage that the non-strict
     # readers repair is accepted here, because the report says how the file
     # was read. The bytes themselves are validated unchanged.
-    prepare_upload(data, repairable=True)
+    prepare_upload(data[header:], repairable=True)
 
     digest = hashlib.sha256(data).hexdigest()
     # Anyone with an auditor token can send a file here, so validation runs in

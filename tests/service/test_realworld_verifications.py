@@ -77,10 +77,28 @@ def test_changed_byte_fails_over_api(live_client, tokens, corpus) -> None:
     assert report["reading"] == "non-strict"
 
 
-def test_junk_before_header_rejected_over_api(live_client, tokens, corpus) -> None:
-    data = b"X-Mailer-Preamble: forwarded attachment\r\n" + corpus["acrobat_pkcs7_detached"]
+def test_junk_before_header_reported_over_api(live_client, tokens, corpus) -> None:
+    data = realworld.JUNK_LINE + corpus["acrobat_pkcs7_detached"]
 
-    response = _verify(live_client, tokens["auditor"], data)
+    response = _verify(live_client, tokens["auditor"], data, "bn")
+
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    (signature,) = report["signatures"]
+    assert (signature["indication"], signature["sub_indication"]) == ("INDETERMINATE", "FORMAT_FAILURE")
+    assert report["leading_bytes"] == len(realworld.JUNK_LINE)
+    assert report["size"] == len(data)
+    assert [notice["code"] for notice in report["notices"]] == ["non_strict_reading", "leading_bytes"]
+    assert "৪১" in report["notices"][1]["message"]
+    assert_complete(report)
+
+
+def test_junk_before_header_rejected_for_archive(live_client, tokens, corpus) -> None:
+    response = live_client.post(
+        "/api/v1/documents", headers=bearer(tokens["officer"], "en"), content_type="multipart/form-data",
+        data={"kind": "evidence", "title": "প্রমাণক",
+              "file": (io.BytesIO(realworld.JUNK_LINE + realworld.plain_pdf()), "forwarded.pdf")},
+    )
 
     assert response.status_code == 422
     problem = response.get_json()

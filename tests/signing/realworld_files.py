@@ -139,6 +139,14 @@ def shifted_startxref_pdf(shift: int = 2) -> bytes:
     return data[: match.start(1)] + wrong + data[match.end(1) :]
 
 
+JUNK_LINE = b"X-Mailer-Preamble: forwarded attachment\r\n"
+"""A line that a mail gateway or web form puts before ``%PDF-``.
+
+Readers such as Acrobat accept up to 1024 bytes before the header and count
+offsets from it, while ISO 32000-1, 7.5.2, puts the header at offset 0.
+"""
+
+
 # --- signing -----------------------------------------------------------------------------
 
 

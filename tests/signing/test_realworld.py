@@ -200,8 +200,36 @@ def test_pkcs7_sha1_allowed_by_policy_unsupported(corpus, live_pki) -> None:
     assert any("not supported" in warning for warning in report.warnings)
 
 
-def test_junk_before_header_rejected(corpus, live_pki) -> None:
-    data = b"X-Mailer-Preamble: forwarded attachment\r\n" + corpus["acrobat_pkcs7_detached"]
+def test_junk_before_header_indeterminate(corpus, live_pki) -> None:
+    # A mail gateway prepended a line after signing. The signed revision is
+    # intact when offsets count from the header, as Acrobat counts them, but
+    # no signature covers the new line: like bytes after the last %%EOF, that
+    # leaves the signature INDETERMINATE/FORMAT_FAILURE.
+    data = realworld.JUNK_LINE + corpus["acrobat_pkcs7_detached"]
+
+    report = validate_pdf(data, live_pki.policy())
+
+    (signature,) = report.signatures
+    assert (signature.indication, signature.sub_indication) == ("INDETERMINATE", "FORMAT_FAILURE")
+    assert signature.modified_after_signing is True
+    assert report.leading_bytes == len(realworld.JUNK_LINE)
+    assert report.reading == "non-strict"
+    assert "header" in report.strict_reading_error
+    assert any("before the %PDF- header" in warning for warning in report.warnings)
+    assert any("before the %PDF- header" in warning for warning in signature.warnings)
+    assert_complete(report.to_dict())
+
+
+def test_junk_before_changed_file_fails(corpus, live_pki) -> None:
+    data = realworld.JUNK_LINE + realworld.flip_signed_byte(corpus["acrobat_pkcs7_detached"])
+
+    (signature,) = validate_pdf(data, live_pki.policy()).signatures
+
+    assert (signature.indication, signature.sub_indication) == ("TOTAL_FAILED", "HASH_FAILURE")
+
+
+def test_junk_beyond_header_window_rejected(corpus, live_pki) -> None:
+    data = b"%" * 2048 + b"\n" + corpus["acrobat_pkcs7_detached"]
 
     with pytest.raises(InvalidDocument) as caught:
         validate_pdf(data, live_pki.policy())
