@@ -98,6 +98,18 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Unsupported file type", "Upload a PDF, or a JPEG, PNG or TIFF scan. The file's content is none of these."),
         "bn": ("ফাইলের ধরন সমর্থিত নয়", "PDF অথবা JPEG, PNG বা TIFF স্ক্যান আপলোড করুন। ফাইলটির বিষয়বস্তু এগুলোর কোনোটি নয়।"),
     },
+    "pdf_header_offset": {
+        "en": (
+            "Bytes before the PDF header",
+            "The file has bytes before its PDF header (%PDF-), for example added by an e-mail "
+            "gateway, which shift every position in the file. Send the original PDF.",
+        ),
+        "bn": (
+            "PDF হেডারের আগে বাড়তি বাইট",
+            "ফাইলটির PDF হেডারের (%PDF-) আগে বাড়তি বাইট আছে, যেমন ই-মেইল গেটওয়ে যোগ করে; "
+            "এতে ফাইলের প্রতিটি অবস্থান সরে যায়। মূল PDF ফাইলটি পাঠান।",
+        ),
+    },
     "malformed_pdf": {
         "en": ("Damaged PDF", "The PDF could not be read completely; it may be truncated or damaged."),
         "bn": ("PDF ফাইলটি নষ্ট", "PDF ফাইলটি সম্পূর্ণ পড়া যায়নি; এটি অসম্পূর্ণ বা নষ্ট হতে পারে।"),
@@ -251,6 +263,45 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "bn": ("অভ্যন্তরীণ ত্রুটি", "একটি অপ্রত্যাশিত ত্রুটি ঘটেছে। জানানোর সময় অনুরোধের আইডি উল্লেখ করুন।"),
     },
 }
+
+
+# Notes about a whole validation report, shown beside its JSON fields.
+REPORT_NOTICES = {
+    "non_strict_reading": {
+        "en": (
+            "The file's structure is damaged: it could be read only after its cross-reference "
+            "data was repaired. Other PDF readers may repair it differently."
+        ),
+        "bn": (
+            "ফাইলটির কাঠামো ত্রুটিপূর্ণ: এর ক্রস-রেফারেন্স তথ্য মেরামতের পরেই কেবল এটি পড়া গেছে। "
+            "অন্য PDF রিডার এটি ভিন্নভাবে মেরামত করতে পারে।"
+        ),
+    },
+    "leading_bytes": {
+        "en": (
+            "The file has {count} bytes before its PDF header (%PDF-), which no signature covers. "
+            "Positions in the file were counted from the header."
+        ),
+        "bn": (
+            "ফাইলটির PDF হেডারের (%PDF-) আগে {count} বাইট আছে, যা কোনো স্বাক্ষরের আওতায় নেই। "
+            "ফাইলের অবস্থানগুলো হেডার থেকে গণনা করা হয়েছে।"
+        ),
+    },
+}
+
+
+def report_notices(report: dict, language: str) -> list[dict[str, str]]:
+    """Return the localised notices about a validation report's ``to_dict()`` output."""
+    notices = []
+    if report.get("reading") == "non-strict":
+        texts = REPORT_NOTICES["non_strict_reading"]
+        notices.append({"code": "non_strict_reading", "message": texts.get(language) or texts["en"]})
+    if report.get("leading_bytes"):
+        texts = REPORT_NOTICES["leading_bytes"]
+        count = localise_number(report["leading_bytes"], language)
+        message = (texts.get(language) or texts["en"]).format(count=count)
+        notices.append({"code": "leading_bytes", "message": message})
+    return notices
 
 
 def negotiate_language() -> str:

@@ -52,6 +52,7 @@ STATUS_BY_CODE = {
     "file_empty": 422,
     "idempotency_key_reused": 422,
     "unsupported_type": 415,
+    "pdf_header_offset": 422,
     "malformed_pdf": 422,
     "encrypted_pdf": 422,
     "image_invalid": 422,
@@ -159,6 +160,7 @@ def _handle_http_exception(error: HTTPException) -> Response:
 INVALID_DOCUMENT_CODES = {
     "empty": "file_empty",
     "unsupported_type": "unsupported_type",
+    "pdf_header_offset": "pdf_header_offset",
     "malformed_pdf": "malformed_pdf",
     "encrypted_pdf": "encrypted_pdf",
     "image_invalid": "image_invalid",

@@ -40,6 +40,7 @@ class InvalidDocument(SigningError):
         {
             "empty",
             "unsupported_type",
+            "pdf_header_offset",
             "malformed_pdf",
             "encrypted_pdf",
             "image_invalid",

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INDETERMINATE",
+    "NON_STRICT",
     "NO_SIGNATURE",
+    "STRICT",
     "TOTAL_FAILED",
     "TOTAL_PASSED",
     "SignatureReport",
@@ -28,6 +30,10 @@ TOTAL_PASSED = "TOTAL_PASSED"
 TOTAL_FAILED = "TOTAL_FAILED"
 INDETERMINATE = "INDETERMINATE"
 NO_SIGNATURE = "NO_SIGNATURE"
+
+# Values of ValidationReport.reading.
+STRICT = "strict"
+NON_STRICT = "non-strict"
 
 # Higher ranks are worse. The overall indication of a document is the worst one.
 _INDICATION_RANK = {TOTAL_PASSED: 0, INDETERMINATE: 1, TOTAL_FAILED: 2}
@@ -140,6 +146,15 @@ class ValidationReport:
     """Bytes after the end of the last revision (its ``%%EOF`` line) that no revision contains."""
     material: ValidationMaterial | None = field(default=None, compare=False, repr=False)
     """The certificates, CRLs and OCSP responses the validation used; not part of :meth:`to_dict`."""
+    leading_bytes: int = 0
+    """Bytes before the ``%PDF-`` header. Offsets, byte ranges included, then count from the header."""
+    reading: str = STRICT
+    """``strict`` when pyHanko's strict reader accepts the file's cross-reference data and
+    catalog, ``non-strict`` when only its non-strict reader could, after repairs."""
+    strict_reading_error: str | None = None
+    """Why the strict reader rejected the file, when ``reading`` is ``non-strict``."""
+    warnings: tuple[str, ...] = ()
+    """Findings about the whole file; each signature has its own ``warnings``."""
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dictionary with datetimes as ISO 8601 in UTC."""
@@ -150,4 +165,8 @@ class ValidationReport:
             "policy_fingerprint": self.policy_fingerprint,
             "validated_at": _json_value(self.validated_at),
             "trailing_bytes": self.trailing_bytes,
+            "leading_bytes": self.leading_bytes,
+            "reading": self.reading,
+            "strict_reading_error": self.strict_reading_error,
+            "warnings": list(self.warnings),
         }

@@ -24,11 +24,22 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 from signing.errors import InvalidDocument
 
-__all__ = ["DocumentFacts", "FieldEntry", "open_pdf", "shorten"]
+__all__ = ["DocumentFacts", "FieldEntry", "open_pdf", "pdf_header_offset", "shorten", "strict_reading_error"]
 
 logger = logging.getLogger(__name__)
 
 _EOF_LINE = re.compile(rb"startxref\s+(\d+)\s*%%EOF(?:\r\n|\r|\n)?")
+_PDF_MAGIC = b"%PDF-"
+# Acrobat accepts the header anywhere in the first 1024 bytes (PDF Reference
+# 1.4, Appendix H.3, note on 3.4.1); ISO 32000-1, 7.5.2, and pyHanko require
+# it at offset 0.
+_HEADER_SEARCH_BYTES = 1024
+
+
+def pdf_header_offset(data: bytes) -> int | None:
+    """Return where ``%PDF-`` starts when bytes precede it within the first 1024, else None."""
+    offset = data.find(_PDF_MAGIC, 0, _HEADER_SEARCH_BYTES)
+    return offset if offset > 0 else None
 
 
 def open_pdf(data: bytes) -> PdfFileReader:
@@ -56,6 +67,25 @@ def open_pdf(data: bytes) -> PdfFileReader:
         if not opened:
             raise InvalidDocument("encrypted_pdf", "the PDF is encrypted and needs a password or key")
     return reader
+
+
+def strict_reading_error(data: bytes) -> str | None:
+    """Return why pyHanko's strict reader rejects the file structure, or None when it accepts it.
+
+    Validation always reads with ``strict=False``, which repairs what many
+    writers get wrong: a ``startxref`` a few bytes off, a cross-reference
+    table larger than the trailer's /Size, an object stream entry at the
+    wrong index. The strict reader reports those, so a report can say that
+    the file was only readable after such repairs. Only the cross-reference
+    data and the catalog are read here; objects read later can still hold
+    damage that the non-strict reader passes over.
+    """
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=True)
+        reader.root
+    except Exception as exc:  # pyHanko raises many types on malformed input
+        return f"{type(exc).__name__}: {shorten(str(exc))}"
+    return None
 
 
 def _read_pdf(data: bytes) -> PdfFileReader:

@@ -19,7 +19,9 @@ Signer certificate expired or not yet valid at
 validation time, no POE within its validity     INDETERMINATE    OUT_OF_BOUNDS_NO_POE
 Signer certificate revoked, no POE before it    INDETERMINATE    REVOKED_NO_POE
 CA certificate revoked, no POE before it        INDETERMINATE    REVOKED_CA_NO_POE
-Algorithm or key size rejected by the policy    INDETERMINATE    CRYPTO_CONSTRAINTS_FAILURE
+Algorithm or key size rejected by the policy,
+also the digest of an /adbe.pkcs7.sha1 or
+/adbe.x509.rsa_sha1 signature                   INDETERMINATE    CRYPTO_CONSTRAINTS_FAILURE
 Content time-stamp later than the revocation   TOTAL_FAILED     REVOKED
 No usable CRL or OCSP data under hard-fail      INDETERMINATE    TRY_LATER
 Signer certificate lacks a policy key usage     INDETERMINATE    CHAIN_CONSTRAINTS_FAILURE
@@ -31,7 +33,8 @@ Byte range not covering a whole revision,
 update rejected by the difference analysis,
 DocMDP permissions exceeded, or an update that
 points objects back to earlier bytes            TOTAL_FAILED     FORMAT_FAILURE
-Bytes after the last ``%%EOF``, /Info or XMP
+Bytes before ``%PDF-`` or after the last
+``%%EOF``, /Info or XMP
 metadata changed, annotations, unsigned fields,
 page content, resources or geometry changed,
 catalog replaced, or a page that looks
@@ -57,6 +60,13 @@ revocation; the report's ``poe_time`` is that proof of existence.
 anchor. "soft-fail" accepts a signature whose revocation status could not be
 established and reports that status as ``not_checked``.
 
+A file that pyHanko's strict reader rejects, for example for a ``startxref``
+a few bytes off, is validated as its non-strict reader repairs it. The report's
+``reading`` is then ``non-strict`` and its ``warnings`` say so. The verdicts
+do not change, because the damage is part of the signed bytes. Bytes before
+the ``%PDF-`` header are skipped the same way and counted in ``leading_bytes``,
+but no signature covers them (see the table).
+
 Later revisions that only add signatures, document time-stamps or DSS data keep
 an earlier signature TOTAL_PASSED, unless a later signature's stamp covers
 content signed by the earlier one.
@@ -65,10 +75,12 @@ content signed by the earlier one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from datetime import datetime, timezone
 
+from pyhanko.pdf_utils.generic import DictionaryObject
 from pyhanko.sign.ades.report import AdESIndeterminate, AdESStatus, AdESSubIndic
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
@@ -77,16 +89,19 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from signing.byterange import check_byte_range, read_byte_range
 from signing.evidence import timestamp_entries, timestamp_gen_time
 from signing.integrity import review_integrity
+from signing.legacy import LEGACY_SUBFILTERS, check_legacy_signature
 from signing.policy import REVOCATION_MODES, ValidationPolicy, load_certificates, load_policy
 from signing.report import (
     INDETERMINATE,
+    NON_STRICT,
+    STRICT,
     TOTAL_FAILED,
     TOTAL_PASSED,
     SignatureReport,
     ValidationReport,
     worst_indication,
 )
-from signing.revisions import DocumentFacts, FieldEntry, open_pdf, shorten
+from signing.revisions import DocumentFacts, FieldEntry, open_pdf, pdf_header_offset, shorten, strict_reading_error
 from signing.trust import build_revocation_summary, evaluate_trust, signature_timestamp
 from signing.validation_data import ValidationMaterial
 from signing.validation_setup import ValidationSetup, open_validation_setup
@@ -107,6 +122,11 @@ logger = logging.getLogger(__name__)
 
 FORMAT_FAILURE = "FORMAT_FAILURE"
 SUPPORTED_SUBFILTERS = ("/ETSI.CAdES.detached", "/adbe.pkcs7.detached")
+NON_STRICT_WARNING = (
+    "pyHanko's strict reader rejects the structure of this file, so it was read in "
+    "non-strict mode, which repairs damaged cross-reference data; other PDF readers "
+    "may repair it differently"
+)
 
 # Failures where a path returned by pyHanko must not be reported as a chain.
 _NO_CHAIN = frozenset(
@@ -178,10 +198,19 @@ def validate_pdf(
         raise ValueError("give either now or present, not both")
     validated_at = now or present or datetime.now(timezone.utc)
 
-    reader = open_pdf(data)
-    document = DocumentFacts.read(reader, data)
+    strict_error = strict_reading_error(data)
+    # Bytes before the header are skipped, as Acrobat does: every offset in
+    # the file then counts from the header.
+    leading_bytes = pdf_header_offset(data) or 0
+    body = data[leading_bytes:]
+    reader = open_pdf(body)
+    document = DocumentFacts.read(reader, body)
     comparison = VisualComparison(document, visual if visual is not None else VisualSettings())
     signatures, material = asyncio.run(_validate_signatures(document, comparison, policy, now, present))
+    warnings = [f"{NON_STRICT_WARNING}: {strict_error}"] if strict_error else []
+    if leading_bytes:
+        warnings.append(_leading_bytes_warning(leading_bytes))
+        signatures = [_with_leading_bytes(signature, leading_bytes) for signature in signatures]
 
     report = ValidationReport(
         indication=worst_indication(tuple(signature.indication for signature in signatures)),
@@ -191,13 +220,18 @@ def validate_pdf(
         validated_at=validated_at,
         trailing_bytes=document.trailing_bytes,
         material=material,
+        leading_bytes=leading_bytes,
+        reading=NON_STRICT if strict_error else STRICT,
+        strict_reading_error=strict_error,
+        warnings=tuple(warnings),
     )
     logger.info(
-        "validated PDF sha256=%s signatures=%d indication=%s policy=%s",
+        "validated PDF sha256=%s signatures=%d indication=%s policy=%s reading=%s",
         hashlib.sha256(data).hexdigest(),
         len(signatures),
         report.indication,
         policy.name,
+        report.reading,
     )
     return report
 
@@ -228,6 +262,8 @@ async def _validate_signatures(
 async def _validate_entry(
     entry: FieldEntry, document: DocumentFacts, comparison: VisualComparison, setup: ValidationSetup
 ) -> SignatureReport:
+    if isinstance(entry.sig_object, DictionaryObject) and entry.sig_object.get("/SubFilter") in LEGACY_SUBFILTERS:
+        return _legacy_report(entry, document, setup.policy)
     if entry.signature is None:
         return _unprocessable_report(
             entry, document, setup.policy, f"the signature cannot be parsed: {entry.error}"
@@ -326,6 +362,49 @@ async def _validate_signature(
     )
 
 
+def _leading_bytes_warning(leading_bytes: int) -> str:
+    return (
+        f"{leading_bytes} bytes before the %PDF- header are covered by no signature; offsets "
+        f"and byte ranges count from the header, as Acrobat reads such files"
+    )
+
+
+def _with_leading_bytes(signature: SignatureReport, leading_bytes: int) -> SignatureReport:
+    """Mark a signature of a file with bytes before its header, which no signature covers.
+
+    Like bytes after the last ``%%EOF``, they make a valid signature
+    INDETERMINATE/FORMAT_FAILURE: the signed revision may be intact, but the
+    file is not the one signed.
+    """
+    indication, sub_indication = signature.indication, signature.sub_indication
+    if indication == TOTAL_PASSED:
+        indication, sub_indication = INDETERMINATE, FORMAT_FAILURE
+    return dataclasses.replace(
+        signature,
+        indication=indication,
+        sub_indication=sub_indication,
+        modified_after_signing=True,
+        warnings=(*signature.warnings, _leading_bytes_warning(leading_bytes)),
+    )
+
+
+def _legacy_report(entry: FieldEntry, document: DocumentFacts, policy: ValidationPolicy) -> SignatureReport:
+    """Report a signature with a legacy /SubFilter that pyHanko 0.38 does not validate."""
+    verdict = check_legacy_signature(entry, document, policy)
+    report = _unprocessable_report(
+        entry, document, policy, verdict.reason, sub_indication=verdict.sub_indication, indication=verdict.indication
+    )
+    cert = verdict.certificate
+    if cert is None:
+        return report
+    return dataclasses.replace(
+        report,
+        signer_subject=cert.subject.human_friendly,
+        signer_issuer=cert.issuer.human_friendly,
+        signer_serial=format(cert.serial_number, "x"),
+    )
+
+
 def _indication_of(sub_indication: AdESSubIndic) -> str:
     status = sub_indication.status
     if status == AdESStatus.PASSED:
@@ -349,6 +428,15 @@ def _detect_level(signature: EmbeddedPdfSignature, document: DocumentFacts) -> t
     subfilter = signature.sig_object.get("/SubFilter")
     if subfilter != "/ETSI.CAdES.detached":
         return None, f"SubFilter {subfilter} is not a PAdES baseline signature"
+    signed_attributes = signature.signer_info["signed_attrs"]
+    attribute_types = {attribute["type"].native for attribute in signed_attributes} if signed_attributes else set()
+    if not attribute_types & {"signing_certificate_v2", "signing_certificate"}:
+        # A PAdES baseline signature (ETSI EN 319 142-1) identifies its signing
+        # certificate in an ESS signing-certificate(-v2) signed attribute.
+        return None, (
+            "the signature has no ESS signing-certificate-v2 attribute, so it is not a PAdES "
+            "baseline signature; its signer was identified by issuer and serial number"
+        )
     signed_revision = signature.signed_revision
     # NOTE: document time-stamps count by their presence. They are validated only
     # when the LTA process runs for a signature.
@@ -377,6 +465,7 @@ def _unprocessable_report(
     reason: str,
     *,
     sub_indication: str = FORMAT_FAILURE,
+    indication: str = INDETERMINATE,
 ) -> SignatureReport:
     """Report a signature that cannot be validated, failing it when its byte range is malformed.
 
@@ -385,7 +474,6 @@ def _unprocessable_report(
     Such a signature signs nothing, so it is TOTAL_FAILED/FORMAT_FAILURE.
     """
     revisions_after = document.last_revision - entry.revision
-    indication = INDETERMINATE
     try:
         layout_problems = check_byte_range(entry, document)
     except Exception as exc:  # a hostile dictionary must not stop the report

@@ -19,6 +19,7 @@ from ..auth import require_permission
 from ..bengali import normalise_memo_number, normalise_memo_search, parse_date
 from ..components import components
 from ..extensions import db
+from ..i18n import negotiate_language, report_notices
 from ..models import DOCUMENT_KINDS, Document
 from ..problems import ApiProblem
 from ..validation_data import read_validation_data
@@ -386,6 +387,7 @@ def get_verification(document_id: str) -> dict | Response:
         body.update({"indication": "TOTAL_FAILED", "sub_indication": "FIXITY_FAILURE", "signatures": []})
     else:
         body.update(result.report.to_dict())
+        body["notices"] = report_notices(body, negotiate_language())
     body["policy_trust_anchors"] = len(components().policy.trust_roots)
     if not as_pdf:
         return body

@@ -156,6 +156,16 @@ def _schemas() -> dict:
             "policy_fingerprint": {"type": "string"},
             "validated_at": {"type": "string", "format": "date-time"},
             "trailing_bytes": {"type": "integer", "description": "bytes after the last %%EOF covered by no revision"},
+            "leading_bytes": {"type": "integer",
+                              "description": "bytes before the %PDF- header; offsets count from the header"},
+            "reading": {"type": "string", "enum": ["strict", "non-strict"],
+                        "description": "non-strict when pyHanko's strict reader rejects the file's structure "
+                                       "and validation relied on its non-strict reader's repairs"},
+            "strict_reading_error": {"type": ["string", "null"], "description": "why the strict reader failed"},
+            "warnings": {"type": "array", "items": {"type": "string"}, "description": "findings about the whole file"},
+            "notices": {"type": "array", "description": "the same findings for people, following Accept-Language",
+                        "items": {"type": "object", "properties": {"code": {"type": "string"},
+                                                                   "message": {"type": "string"}}}},
         },
     }
     der_item = {"type": "string", "contentEncoding": "base64", "description": "DER encoding"}

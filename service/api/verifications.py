@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-
 import re
 
 from flask import Response, g, request
 
-from signing.intake import prepare_upload, sniff_type
-from signing.limits import validate_pdf_within_limits
+from signing.intake import pdf_header_offset, prepare_upload, sniff_type
+from signing.worker import validate_pdf_within_limits
 
 from ..audit import record_event
 from ..auth import require_permission
 from ..components import components
 from ..extensions import db
+from ..i18n import negotiate_language, report_notices
 from ..problems import ApiProblem
 from ..report_pdf import ReportContext
 from . import bp
@@ -33,11 +33,16 @@ def create_verification() -> dict | Response:
         raise invalid_field("request", "send the PDF as the multipart/form-data field 'file'",
                        "PDF ফাইলটি multipart/form-data-এর 'file' ঘরে পাঠান")
     data = read_upload()
-    if data and sniff_type(data) != "pdf":
+    # Bytes before the %PDF- header are accepted here, as Acrobat accepts
+    # them, and the report counts them. Archive uploads reject them.
+    header = pdf_header_offset(data) or 0
+    if data and sniff_type(data[header:]) != "pdf":
         raise ApiProblem("unsupported_type")
-    # The same structural checks as an upload, so a damaged or encrypted file
-    # gets the same problem code. The bytes themselves are validated unchanged.
-    prepare_upload(data)
+    # The same structural checks and limits as an upload, so an encrypted or
+    # unreadable file gets the same problem code. Damage that the non-strict
+    # readers repair is accepted here, because the report says how the file
+    # was read. The bytes themselves are validated unchanged.
+    prepare_upload(data[header:], repairable=True)
 
     digest = hashlib.sha256(data).hexdigest()
     # Anyone with an auditor token can send a file here, so validation runs in
@@ -46,11 +51,12 @@ def create_verification() -> dict | Response:
     record_event("verification.create", "success", actor=g.user,
                  details={"sha256": digest, "size": len(data), "indication": report.indication})
     db.session.commit()
+    body = report.to_dict()
     if not as_pdf:
-        return {"sha256": digest, "size": len(data), **report.to_dict()}
+        return {"sha256": digest, "size": len(data), **body, "notices": report_notices(body, negotiate_language())}
 
     upload_name = request.files["file"].filename or None
     context = ReportContext(file_name=upload_name, sha256=digest, size=len(data),
                             trust_anchors=len(components().policy.trust_roots))
     stem = _FILENAME_UNSAFE.sub("-", (upload_name or "document").rsplit(".", 1)[0]).strip("-.")[:80]
-    return pdf_report_response(report.to_dict(), context, f"dolil-verification-{stem or 'document'}.pdf")
+    return pdf_report_response(body, context, f"dolil-verification-{stem or 'document'}.pdf")

@@ -25,7 +25,8 @@ from PIL import Image
 
 from signing.errors import InvalidDocument
 from signing.intake import prepare_upload
-from signing.limits import InputLimits, run_isolated, validate_pdf_within_limits
+from signing.limits import InputLimits
+from signing.worker import run_isolated, validate_pdf_within_limits
 from signing.sign import SigningProfile, sign_pdf
 
 MiB = 1024 * 1024

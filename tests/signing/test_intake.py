@@ -15,7 +15,8 @@ from PIL import Image
 
 from signing.errors import InvalidDocument
 from signing.intake import prepare_upload, sniff_type
-from signing.limits import Deadline, InputLimits, count_decoded_bytes
+from signing.decoders import count_decoded_bytes
+from signing.limits import Deadline, InputLimits
 from signing.sign import SigningProfile, sign_pdf
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
