@@ -25,10 +25,11 @@ from signing.sign import SigningProfile
 from .archive import get_document, read_current_revision, store_signed_revision
 from .audit import record_event
 from .components import components
+from .credentials import check_credential_certificate
 from .extensions import db
 from .models import PendingSignature, Signature, SigningCredential, User, as_utc, utcnow
 from .problems import ApiProblem
-from .signing_order import check_next_signature
+from .signing_order import check_next_signature, signature_fields
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def _registered_certificate(user: User, certificates: list[bytes]) -> tuple[asn1
     except (ValueError, TypeError):
         raise ApiProblem("field_invalid", field="certificates", reason_en="not DER certificates",
                          reason_bn="DER সার্টিফিকেট নয়") from None
+    check_credential_certificate(registered, signer)
     return signer, chain
 
 
@@ -80,7 +82,9 @@ def prepare(document_id: str, user: User, profile: SigningProfile, certificates:
             role: str | None) -> Prepared:
     document = get_document(document_id)
     role, certify = check_next_signature(document, user, role)
-    profile = dataclasses.replace(profile, certify=certify)
+    signature_field = signature_fields(document, role, certify)
+    profile = dataclasses.replace(profile, certify=certify, field_name=signature_field.field_name,
+                                  reserved_fields=signature_field.reserved_fields)
     signer_certificate, chain = _registered_certificate(user, certificates)
     revision, data = read_current_revision(document, user)
 

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields
+from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import ExternalSigner, PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
@@ -58,11 +59,10 @@ from signing.fetching import open_fetcher_backend
 from signing.policy import ValidationPolicy
 from signing.sign import (
     SigningProfile,
-    _check_requested_field,
     _estimate_bytes_reserved,
-    _fresh_field_name,
     _open_writer,
     check_signer_certificate,
+    prepare_fields,
 )
 from signing.signer_check import check_signer_chain
 
@@ -474,21 +474,22 @@ async def _prepare(
         bytes_reserved += 2 * (token_size + _TIMESTAMP_MARGIN_BYTES)
 
     writer = _open_writer(data)
-    field_name = profile.field_name or _fresh_field_name(writer.prev)
-    if profile.field_name is not None:
-        _check_requested_field(writer.prev, profile.field_name)
+    field_name, stamp_style, new_field_spec = prepare_fields(writer, data, profile)
     metadata = PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm=DIGEST_ALGORITHM,
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=profile.reason,
         location=profile.location,
+        certify=profile.certify,
+        docmdp_permissions=MDPPerm.FILL_FORMS,
     )
 
     # With the PAdES subfilter the signed attributes contain no signing time, so
     # they depend only on the document digest and the signer's certificate.
     try:
-        prepared_digest, _, output = await PdfSigner(metadata, signer=signer).async_digest_doc_for_signing(
+        pdf_signer = PdfSigner(metadata, signer=signer, stamp_style=stamp_style, new_field_spec=new_field_spec)
+        prepared_digest, _, output = await pdf_signer.async_digest_doc_for_signing(
             writer, bytes_reserved=bytes_reserved
         )
         signed_attributes = await signer.signed_attrs(prepared_digest.document_digest, DIGEST_ALGORITHM, use_pades=True)

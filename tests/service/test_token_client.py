@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 from service.auth import issue_token
 from service.extensions import db
 from service.models import Document, User
+from tests.fixtures.softhsm import OFFICER_NAME
 from tests.helpers import MINUTES_PDF, bearer, upload
 
 CLIENT = Path(__file__).resolve().parents[2] / "tools" / "dolil_sign.py"
@@ -27,7 +28,8 @@ def test_token_client_signs_through_service(app, client, tokens, softhsm_token, 
     api_token = issue_token(user)
     db.session.commit()
     registered = app.test_cli_runner().invoke(args=["credentials", "add-external", "token-holder",
-                                                    "--certificate", str(certificate_path)])
+                                                    "--certificate", str(certificate_path),
+                                                    "--confirm-holder", OFFICER_NAME])
     assert registered.exit_code == 0, registered.output
     document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
 

@@ -30,7 +30,8 @@ def token_officer(app, dev_pki, tmp_path):
     token = issue_token(user)
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["credentials", "add-external", "token-officer",
-                                                "--certificate", str(certificate_path)])
+                                                "--certificate", str(certificate_path),
+                                                "--confirm-holder", "Token Officer"])
     assert result.exit_code == 0, result.output
     certificates = [base64.b64encode(_der(issued.certificate)).decode(),
                     base64.b64encode(_der(issued.chain[0])).decode()]
