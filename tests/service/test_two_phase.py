@@ -131,3 +131,16 @@ def test_stale_preparation_refused(client, tokens, token_officer):
 
     assert response.status_code == 409
     assert db.session.get(Document, document_id).current_revision.number == 2
+
+
+@pytest.mark.parametrize("level", ["B-T", "B-LT", "B-LTA", "B-X"])
+def test_level_without_timestamp_service_rejected(client, tokens, token_officer, level):
+    token, _, certificates = token_officer
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+
+    response = _prepare(client, token, document_id, certificates, level=level)
+
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "field_invalid"
+    assert response.get_json()["field"] == "level"
+    assert db.session.get(Document, document_id).current_revision.number == 1
