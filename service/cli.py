@@ -113,7 +113,7 @@ def _register_credential(user: User, kind: str, location: str, certificate, chai
     try:
         binding = bind_certificate(user, certificate, chain, components().policy, confirmed_holder=confirm_holder)
     except CredentialRejected as error:
-        raise click.ClickException(f"certificate refused ({error.reason}): {error.message}") from None
+        raise click.ClickException(f"certificate rejected ({error.reason}): {error.message}") from None
     db.session.add(new_credential(user, kind, location, binding,
                                   secret_file=str(secret_file.resolve()) if secret_file else None))
     db.session.commit()

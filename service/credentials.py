@@ -156,7 +156,7 @@ def check_credential_certificate(credential: SigningCredential, certificate: asn
 
 
 def development_credential(user: User, pki) -> SigningCredential:
-    """The development PKI officer's PKCS#12 credential, bound to ``user`` as the development setup's own officer.
+    """Build the development PKI officer's PKCS#12 credential, bound to ``user`` as the setup's own officer.
 
     ``pki`` is a :class:`signing.devpki.DevPki`. The setup issued the
     certificate for this user, so the binding counts as ``confirmed``.

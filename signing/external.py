@@ -720,7 +720,7 @@ async def _add_long_term_data(output: io.BytesIO, state: ExternalSignatureState,
 
     The signer's path is validated again with revocation checking, as
     :func:`signing.sign.sign_pdf` does before it signs, and the validation
-    context then holds the revocation data to store.
+    context then contains the revocation data to store.
     """
     async with open_fetcher_backend(policy) as (backend, record):
         context = await check_signer_chain(

@@ -3,7 +3,7 @@
 The application validates under a hard-fail policy that trusts the test PKI's
 root and fetches OCSP responses and CRLs from it on 127.0.0.1. A credential
 "registered while valid" is bound with the services' clock and the check's
-moment set to a time when the certificate was good; signing now then meets the
+moment set to a time when the certificate was good. Signing now then meets the
 revocation, expiry or change that happened since.
 """
 
@@ -110,7 +110,7 @@ def test_other_persons_certificate_refused(live_app, live_pki, tmp_path):
     wrong_confirmation = _add(live_app, "karim", p12_path, passphrase_path, "--confirm-holder", "Karim Hossain")
 
     assert result.exit_code != 0
-    assert "certificate refused (not_owned)" in result.output
+    assert "certificate rejected (not_owned)" in result.output
     assert "--confirm-holder 'Valid Signer'" in result.output
     assert wrong_confirmation.exit_code != 0
     assert "not_owned" in wrong_confirmation.output
@@ -142,7 +142,7 @@ def test_unusable_certificate_refused(live_app, live_pki, tmp_path, label, reaso
     result = _add(live_app, label, p12_path, passphrase_path)
 
     assert result.exit_code != 0
-    assert f"certificate refused ({reason})" in result.output
+    assert f"certificate rejected ({reason})" in result.output
     assert db.session.execute(db.select(SigningCredential)).first() is None
 
 
@@ -157,7 +157,7 @@ def test_external_certificate_refused(live_app, live_pki, tmp_path, label, reaso
                                                      "--certificate", str(certificate_path)])
 
     assert result.exit_code != 0
-    assert f"certificate refused ({reason})" in result.output
+    assert f"certificate rejected ({reason})" in result.output
     assert db.session.execute(db.select(SigningCredential)).first() is None
 
 
@@ -171,7 +171,7 @@ def test_pkcs11_other_persons_certificate_refused(app, softhsm_token):
     result = app.test_cli_runner().invoke(args=["credentials", "add-pkcs11", "seal", "--uri", uri])
 
     assert result.exit_code != 0
-    assert "certificate refused (not_owned)" in result.output
+    assert "certificate rejected (not_owned)" in result.output
     assert db.session.execute(db.select(SigningCredential)).first() is None
 
 
