@@ -165,6 +165,10 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Stamp position fixed", "Your signature goes into the field that the certification reserved for your role on page {page}. Its place cannot change after certification: sign without \"page\" and \"box\"."),
         "bn": ("স্ট্যাম্পের স্থান নির্দিষ্ট", "আপনার স্বাক্ষর প্রত্যয়নের সময় আপনার ভূমিকার জন্য পৃষ্ঠা {page}-এ সংরক্ষিত ঘরে বসবে। প্রত্যয়নের পর এর স্থান বদলানো যায় না: \"page\" ও \"box\" ছাড়া স্বাক্ষর করুন।"),
     },
+    "stamp_field_invisible": {
+        "en": ("Signature field cannot show a stamp", "The certification reserved your role's signature field without a box, because the page had no free space. Sign without \"visible\"."),
+        "bn": ("স্বাক্ষরের ঘরে স্ট্যাম্প দেখানো যাবে না", "পৃষ্ঠায় ফাঁকা জায়গা না থাকায় প্রত্যয়নের সময় আপনার ভূমিকার স্বাক্ষরের ঘরটি বক্স ছাড়া সংরক্ষিত হয়েছে। \"visible\" ছাড়া স্বাক্ষর করুন।"),
+    },
     "pin_required": {
         "en": ("PIN required", "Your signing key is on a token: send its PIN as \"pin\" in the request."),
         "bn": ("পিন প্রয়োজন", "আপনার স্বাক্ষরের কী একটি টোকেনে আছে: অনুরোধে \"pin\" হিসেবে টোকেনের পিন পাঠান।"),

@@ -77,6 +77,7 @@ STATUS_BY_CODE = {
     "stamp_text_unsupported": 422,
     "stamp_placement_failed": 422,
     "stamp_position_fixed": 409,
+    "stamp_field_invisible": 409,
     "signature_role_taken": 409,
     "signature_out_of_order": 409,
     "duplicate_signer": 409,
@@ -212,6 +213,8 @@ def _handle_signing_error(error: SigningError) -> Response:
         log.info("stamp placement failed: %s %s", error.reason, error.detail)
         if error.reason == "field_position_fixed":
             return problem_response(ApiProblem("stamp_position_fixed", page=(error.page or 0) + 1))
+        if error.reason == "field_invisible":
+            return problem_response(ApiProblem("stamp_field_invisible"))
         return problem_response(ApiProblem("stamp_placement_failed", reason=error.reason))
     if isinstance(error, ExternalSignatureInvalid):
         log.warning("two-phase signature rejected: %s", error.reason)

@@ -339,10 +339,20 @@ def prepare_fields(
 
 
 def _check_fixed_placement(reader: PdfFileReader, field_name: str, placement: StampPlacement) -> None:
-    """Reject a placement that names a page or box other than the existing field's."""
+    """Reject a stamp for an existing field without a box, and a placement other than the field's.
+
+    A field without a box (reserved on a full page) raises reason
+    ``"field_invisible"``, because pyHanko would sign it without drawing the stamp.
+    """
+    page_index, box = _field_widget_position(reader, field_name)
+    if box[2] - box[0] <= 0 or box[3] - box[1] <= 0:
+        raise StampPlacementError(
+            "field_invisible",
+            f"the signature field {field_name} has no box, so it cannot show a stamp. Sign without a stamp",
+            page_index,
+        )
     if placement.box is None and placement.page == -1:
         return
-    page_index, box = _field_widget_position(reader, field_name)
     page_count = reader.root["/Pages"]["/Count"]
     requested_page = placement.page + page_count if placement.page < 0 else placement.page
     same_box = placement.box is None or all(
@@ -369,6 +379,9 @@ def _field_widget_position(reader: PdfFileReader, field_name: str) -> tuple[int,
         for index in range(reader.root["/Pages"]["/Count"]):
             if page_ref is not None and reader.find_page_for_modification(index)[0].reference == page_ref:
                 return index, (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+        # pyHanko 0.38 puts an invisible field's widget on a page too, so only a
+        # malformed field lacks /P. Its box is then reported as empty.
+        return 0, (0.0, 0.0, 0.0, 0.0)
     raise SignatureFieldInUse(field_name, "the field has no widget on a page")
 
 

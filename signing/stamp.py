@@ -391,13 +391,23 @@ def reserved_field_specs(
     """Return empty signature fields named ``names``, each placed by :func:`find_stamp_box`.
 
     The fields go on ``page`` in free space that neither overlaps ``occupied``
-    nor each other, in the order of ``names``. Raises :class:`StampPlacementError`
-    when a field does not fit.
+    nor each other, in the order of ``names``. A field that does not fit
+    (``no_free_space`` or ``rotated_page``) gets no box and so stays
+    invisible: a certification must not fail only because its page is full,
+    and the later signer can still sign, without a stamp. Other placement
+    errors raise :class:`StampPlacementError`.
     """
     taken = list(occupied)
     specs = []
     for name in names:
-        page_index, box = find_stamp_box(data, size, page=page, occupied=taken)
+        try:
+            page_index, box = find_stamp_box(data, size, page=page, occupied=taken)
+        except StampPlacementError as exc:
+            if exc.reason not in ("no_free_space", "rotated_page"):
+                raise
+            logger.warning("signature field %s reserved without a box, so it stays invisible: %s", name, exc.detail)
+            specs.append(SigFieldSpec(sig_field_name=name))
+            continue
         taken.append(box)
         logger.info("reserved signature field %s on page %d at %s", name, page_index + 1, _format_box(box))
         specs.append(SigFieldSpec(sig_field_name=name, on_page=page_index, box=box))

@@ -155,3 +155,34 @@ def test_chair_same_box_accepted(client, officers, tokens):
 
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["validation"]["indication"] == "TOTAL_PASSED"
+
+
+def _full_page_pdf() -> bytes:
+    """A one-page PDF whose page is black from edge to edge, so no stamp fits anywhere."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    pdf.pages[0].Contents = pdf.make_stream(b"0 g 0 0 595 842 re f")
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue()
+
+
+def test_full_page_reserves_invisible_field(client, officers, tokens):
+    secretary, chair = officers
+    uploaded = upload(client, tokens["officer"], data=_full_page_pdf(), filename="full.pdf")
+    assert uploaded.status_code == 201, uploaded.get_json()
+    document_id = uploaded.get_json()["id"]
+
+    certified = _sign(client, secretary, document_id)
+    visible = _sign(client, chair, document_id, visible=True)
+    invisible = _sign(client, chair, document_id)
+
+    assert certified.status_code == 201, certified.get_json()
+    assert visible.status_code == 409, visible.get_json()
+    assert visible.get_json()["code"] == "stamp_field_invisible"
+    assert invisible.status_code == 201, invisible.get_json()
+    assert invisible.get_json()["signature"]["field_name"] == "chair"
+    report = client.get(f"/api/v1/documents/{document_id}/verification", headers=bearer(tokens["auditor"])).get_json()
+    assert [entry["indication"] for entry in report["signatures"]] == ["TOTAL_PASSED", "TOTAL_PASSED"]
