@@ -99,7 +99,8 @@ def prepare_deployment(name: str, settings: Settings, settings_path: Path, pki: 
     from service import create_app
     from service.auth import issue_token
     from service.extensions import db
-    from service.models import SigningCredential, User
+    from service.credentials import development_credential
+    from service.models import User
 
     # The benchmark process only migrates and creates accounts, so it logs warnings only.
     app = create_app(settings.replace(log_level="WARNING"))
@@ -111,8 +112,7 @@ def prepare_deployment(name: str, settings: Settings, settings_path: Path, pki: 
         db.session.add_all([officer, auditor])
         officer_token = issue_token(officer, label="bench")
         auditor_token = issue_token(auditor, label="bench")
-        db.session.add(SigningCredential(user=officer, kind="pkcs12", location=str(pki.officer_p12_path),
-                                         secret_file=str(pki.officer_passphrase_path)))
+        db.session.add(development_credential(officer, pki))
         db.session.commit()
         db.session.remove()
         db.engine.dispose()

@@ -34,6 +34,7 @@ from . import validation_data
 from .audit import record_event
 from .bengali import format_dual_date_bn
 from .components import components
+from .credentials import check_credential_certificate
 from .extensions import db
 from .models import (
     Document,
@@ -46,7 +47,7 @@ from .models import (
     new_id,
 )
 from .problems import ApiProblem
-from .signing_order import check_next_signature
+from .signing_order import check_next_signature, signature_fields
 
 log = logging.getLogger(__name__)
 
@@ -431,12 +432,15 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
     """
     document = get_document(document_id)
     role, certify = check_next_signature(document, user, role)
-    profile = dataclasses.replace(profile, certify=certify)
+    signature_field = signature_fields(document, role, certify)
+    profile = dataclasses.replace(profile, certify=certify, field_name=signature_field.field_name,
+                                  reserved_fields=signature_field.reserved_fields)
     credential = _signing_credential(user)
     revision, data = read_current_revision(document, user)
 
     parts = components()
     with _open_signer(credential, pin) as signer:
+        check_credential_certificate(credential, signer.signing_cert)
         signed = sign_pdf(data, signer, profile, timestamper=parts.timestamper, policy=parts.policy)
     return store_signed_revision(document, revision, user, signed, role)
 

@@ -101,14 +101,36 @@ def revoke_token(token_id: int) -> None:
     click.echo(f"token {token_id} of {token.user.username} is revoked")
 
 
+_CONFIRM_HOLDER_HELP = ("The certificate's subject common name, exactly, to confirm that the certificate belongs "
+                        "to the user when the common name is not the user's name.")
+
+
+def _register_credential(user: User, kind: str, location: str, certificate, chain, confirm_holder: str | None,
+                         secret_file: Path | None = None) -> None:
+    """Bind the certificate to the user after the checks of service.credentials, and store the credential."""
+    from .components import components
+    from .credentials import CredentialRejected, bind_certificate, new_credential
+
+    try:
+        binding = bind_certificate(user, certificate, chain, components().policy, confirmed_holder=confirm_holder)
+    except CredentialRejected as error:
+        raise click.ClickException(f"certificate rejected ({error.reason}): {error.message}") from None
+    db.session.add(new_credential(user, kind, location, binding,
+                                  secret_file=str(secret_file.resolve()) if secret_file else None))
+    db.session.commit()
+    click.echo(f"registered {kind} credential for {user.username}: {binding.subject} "
+               f"(certificate sha256 {binding.sha256}, binding {binding.binding})")
+
+
 @credentials_cli.command("add")
 @click.argument("username")
 @click.option("--pkcs12", "pkcs12_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="PKCS#12 file with the signer's key, certificate and chain.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="File that contains the PKCS#12 passphrase (readable only by the service).")
-def add_credential(username: str, pkcs12_path: Path, passphrase_file: Path) -> None:
-    """Register a PKCS#12 signing credential for a user after checking that it opens."""
+@click.option("--confirm-holder", default=None, help=_CONFIRM_HOLDER_HELP)
+def add_credential(username: str, pkcs12_path: Path, passphrase_file: Path, confirm_holder: str | None) -> None:
+    """Register a PKCS#12 signing credential after checking that it opens and its certificate can sign."""
     from signing.credentials import load_pkcs12_signer
     from signing.errors import SigningError
 
@@ -117,10 +139,8 @@ def add_credential(username: str, pkcs12_path: Path, passphrase_file: Path) -> N
         signer = load_pkcs12_signer(pkcs12_path.resolve(), passphrase_file.read_bytes().strip())
     except SigningError as error:
         raise click.ClickException(f"cannot open {pkcs12_path}: {error}") from None
-    db.session.add(SigningCredential(user=user, kind="pkcs12", location=str(pkcs12_path.resolve()),
-                                     secret_file=str(passphrase_file.resolve())))
-    db.session.commit()
-    click.echo(f"registered credential for {username}: {signer.signing_cert.subject.human_friendly}")
+    _register_credential(user, "pkcs12", str(pkcs12_path.resolve()), signer.signing_cert, list(signer.cert_registry),
+                         confirm_holder, secret_file=passphrase_file)
 
 
 @credentials_cli.command("add-pkcs11")
@@ -130,40 +150,40 @@ def add_credential(username: str, pkcs12_path: Path, passphrase_file: Path) -> N
 @click.option("--pin-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="File that contains the PIN, for keys the service uses unattended (an office seal in an HSM). "
                    "Without it, each signing request sends the PIN.")
-def add_pkcs11_credential(username: str, uri: str, pin_file: Path | None) -> None:
-    """Register a key on a PKCS#11 token or HSM for a user; with a PIN file, check that it opens."""
+@click.option("--confirm-holder", default=None, help=_CONFIRM_HOLDER_HELP)
+def add_pkcs11_credential(username: str, uri: str, pin_file: Path | None, confirm_holder: str | None) -> None:
+    """Register a key on a PKCS#11 token or HSM after checking its certificate; with a PIN file, check that it opens.
+
+    Without a PIN file the certificate is read in a public session.
+    """
     from signing.errors import SigningError
-    from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_uri
+    from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_uri, read_token_certificate
 
     user = _user_or_fail(username)
     try:
         settings = parse_pkcs11_uri(uri)
     except ValueError as error:
         raise click.ClickException(f"invalid PKCS#11 URI: {error}") from None
-    subject = "not checked: no PIN file"
-    if pin_file is not None:
-        try:
+    try:
+        if pin_file is not None:
             with open_pkcs11_signer(settings, pin_file.read_bytes().strip()) as signer:
-                subject = signer.signing_cert.subject.human_friendly
-        except SigningError as error:
-            raise click.ClickException(f"cannot open the key: {error}") from None
-    db.session.add(SigningCredential(user=user, kind="pkcs11", location=uri,
-                                     secret_file=str(pin_file.resolve()) if pin_file else None))
-    db.session.commit()
-    click.echo(f"registered PKCS#11 credential for {username}: {subject}")
+                certificate, chain = signer.signing_cert, list(signer.cert_registry)
+        else:
+            certificate, chain = read_token_certificate(settings), []
+    except SigningError as error:
+        raise click.ClickException(f"cannot open the key: {error}") from None
+    _register_credential(user, "pkcs11", uri, certificate, chain, confirm_holder, secret_file=pin_file)
 
 
 @credentials_cli.command("add-external")
 @click.argument("username")
 @click.option("--certificate", "certificate_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="The officer's signing certificate (PEM or DER) whose key stays on their token.")
-def add_external_credential(username: str, certificate_path: Path) -> None:
+@click.option("--confirm-holder", default=None, help=_CONFIRM_HOLDER_HELP)
+def add_external_credential(username: str, certificate_path: Path, confirm_holder: str | None) -> None:
     """Register a certificate for two-phase signing with a key the service never holds."""
     from asn1crypto import pem
     from asn1crypto import x509 as asn1_x509
-
-    from signing.errors import SigningError
-    from signing.sign import check_signer_certificate
 
     from .external_signing import certificate_fingerprint
 
@@ -173,15 +193,11 @@ def add_external_credential(username: str, certificate_path: Path) -> None:
         _, _, data = pem.unarmor(data)
     try:
         certificate = asn1_x509.Certificate.load(data)
-        subject = certificate.subject.human_friendly
-        check_signer_certificate(certificate)
+        certificate.native  # noqa: B018 (parses the whole certificate, so malformed DER fails here)
     except (ValueError, TypeError) as error:
         raise click.ClickException(f"{certificate_path} is not an X.509 certificate: {error}") from None
-    except SigningError as error:
-        raise click.ClickException(f"the certificate cannot sign: {error}") from None
-    db.session.add(SigningCredential(user=user, kind="external", location=f"sha256:{certificate_fingerprint(data)}"))
-    db.session.commit()
-    click.echo(f"registered external credential for {username}: {subject}")
+    _register_credential(user, "external", f"sha256:{certificate_fingerprint(data)}", certificate, [],
+                         confirm_holder)
 
 
 @storage_cli.command("init")

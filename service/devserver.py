@@ -67,6 +67,7 @@ def _dev_settings() -> Settings:
 def _ensure_dev_accounts(app, pki) -> dict[str, str]:
     from .auth import hash_token, issue_token
     from .extensions import db
+    from .credentials import development_credential
     from .models import ApiToken, SigningCredential, User
 
     settings: Settings = app.config["DOLIL_SETTINGS"]
@@ -90,9 +91,14 @@ def _ensure_dev_accounts(app, pki) -> dict[str, str]:
             tokens[username] = issue_token(user, label="development")
 
     officer = db.session.execute(db.select(User).where(User.username == "officer")).scalar_one()
-    if not db.session.execute(db.select(SigningCredential).where(SigningCredential.user_id == officer.id)).first():
-        db.session.add(SigningCredential(user=officer, kind="pkcs12", location=str(pki.officer_p12_path),
-                                         secret_file=str(pki.officer_passphrase_path)))
+    credentials = db.session.execute(
+        db.select(SigningCredential).where(SigningCredential.user_id == officer.id, SigningCredential.active.is_(True))
+    ).scalars().all()
+    if not any(credential.certificate_sha256 for credential in credentials):
+        # A credential stored before certificate bindings existed cannot sign any more.
+        for credential in credentials:
+            credential.active = False
+        db.session.add(development_credential(officer, pki))
     db.session.commit()
 
     descriptor = os.open(tokens_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -19,23 +19,29 @@ from datetime import timedelta
 
 from asn1crypto import x509 as asn1_x509
 
-from signing.external import ExternalStateInvalid, complete_external_signature, prepare_external_signature
+from signing.external import (
+    ExternalSignatureState,
+    ExternalStateInvalid,
+    complete_external_signature,
+    prepare_external_signature,
+)
 from signing.sign import SigningProfile
 
 from .archive import get_document, read_current_revision, store_signed_revision
 from .audit import record_event
 from .components import components
+from .credentials import check_credential_certificate
 from .extensions import db
 from .models import PendingSignature, Signature, SigningCredential, User, as_utc, utcnow
 from .problems import ApiProblem
-from .signing_order import check_next_signature
+from .signing_order import check_next_signature, signature_fields
 
 log = logging.getLogger(__name__)
 
 PENDING_LIFETIME = timedelta(minutes=10)
-# Levels a prepared signature can reach: B-LT and B-LTA would need validation
-# data and a document timestamp added after completion.
-EXTERNAL_LEVELS = ("B-B", "B-T")
+# Levels a prepared signature can reach. Completion adds the validation data
+# of B-LT and the document timestamp of B-LTA.
+EXTERNAL_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ def _registered_certificate(user: User, certificates: list[bytes]) -> tuple[asn1
     except (ValueError, TypeError):
         raise ApiProblem("field_invalid", field="certificates", reason_en="not DER certificates",
                          reason_bn="DER সার্টিফিকেট নয়") from None
+    check_credential_certificate(registered, signer)
     return signer, chain
 
 
@@ -80,13 +87,15 @@ def prepare(document_id: str, user: User, profile: SigningProfile, certificates:
             role: str | None) -> Prepared:
     document = get_document(document_id)
     role, certify = check_next_signature(document, user, role)
-    profile = dataclasses.replace(profile, certify=certify)
+    signature_field = signature_fields(document, role, certify)
+    profile = dataclasses.replace(profile, certify=certify, field_name=signature_field.field_name,
+                                  reserved_fields=signature_field.reserved_fields)
     signer_certificate, chain = _registered_certificate(user, certificates)
     revision, data = read_current_revision(document, user)
 
     parts = components()
     prepared = prepare_external_signature(data, signer_certificate, chain, profile,
-                                          timestamper=parts.timestamper if profile.level == "B-T" else None,
+                                          timestamper=parts.timestamper if profile.level != "B-B" else None,
                                           policy=parts.policy)
     handle = secrets.token_urlsafe(32)
     pending = PendingSignature(
@@ -128,9 +137,11 @@ def complete(document_id: str, user: User, handle: str, signature_value: bytes,
     revision, _ = read_current_revision(document, user)
     parts = components()
     try:
-        signed = complete_external_signature(pending.state, signature_value, timestamper=parts.timestamper,
+        state = ExternalSignatureState.from_bytes(pending.state)
+        signed = complete_external_signature(state, signature_value,
+                                             timestamper=parts.timestamper if state.timestamp_required else None,
                                              expected_input_sha256=revision.sha256,
-                                             presented_certificates=certificates or None)
+                                             presented_certificates=certificates or None, policy=parts.policy)
     except ExternalStateInvalid as error:
         if error.reason == "input_mismatch":
             raise ApiProblem("revision_conflict") from None

@@ -182,6 +182,14 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Stamp cannot be placed", "The signature stamp does not fit where requested ({reason}). Choose another page or box."),
         "bn": ("স্ট্যাম্প বসানো যায়নি", "অনুরোধ করা স্থানে স্বাক্ষরের স্ট্যাম্প বসানো যায়নি ({reason})। অন্য পৃষ্ঠা বা ঘর বেছে নিন।"),
     },
+    "stamp_position_fixed": {
+        "en": ("Stamp position fixed", "Your signature goes into the field that the certification reserved for your role on page {page}. Its place cannot change after certification: sign without \"page\" and \"box\"."),
+        "bn": ("স্ট্যাম্পের স্থান নির্দিষ্ট", "আপনার স্বাক্ষর প্রত্যয়নের সময় আপনার ভূমিকার জন্য পৃষ্ঠা {page}-এ সংরক্ষিত ঘরে বসবে। প্রত্যয়নের পর এর স্থান বদলানো যায় না: \"page\" ও \"box\" ছাড়া স্বাক্ষর করুন।"),
+    },
+    "stamp_field_invisible": {
+        "en": ("Signature field cannot show a stamp", "The certification reserved your role's signature field without a box, because the page had no free space. Sign without \"visible\"."),
+        "bn": ("স্বাক্ষরের ঘরে স্ট্যাম্প দেখানো যাবে না", "পৃষ্ঠায় ফাঁকা জায়গা না থাকায় প্রত্যয়নের সময় আপনার ভূমিকার স্বাক্ষরের ঘরটি বক্স ছাড়া সংরক্ষিত হয়েছে। \"visible\" ছাড়া স্বাক্ষর করুন।"),
+    },
     "pin_required": {
         "en": ("PIN required", "Your signing key is on a token: send its PIN as \"pin\" in the request."),
         "bn": ("পিন প্রয়োজন", "আপনার স্বাক্ষরের কী একটি টোকেনে আছে: অনুরোধে \"pin\" হিসেবে টোকেনের পিন পাঠান।"),
@@ -207,8 +215,8 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "bn": ("টোকেন লক হয়ে গেছে", "অনেকবার ভুল পিন দেওয়ায় টোকেন লক হয়ে গেছে। টোকেনের প্রশাসককে এটি খুলে দিতে বলুন।"),
     },
     "signature_breaks_earlier": {
-        "en": ("Signature would invalidate an earlier one", "Adding this signature would make the earlier signature '{field_name}' fail validation, so nothing was stored. On certified minutes, sign without \"visible\"."),
-        "bn": ("এই স্বাক্ষর আগের স্বাক্ষরকে অবৈধ করবে", "এই স্বাক্ষর যোগ করলে আগের '{field_name}' স্বাক্ষরটি যাচাইয়ে ব্যর্থ হতো, তাই কিছুই সংরক্ষণ করা হয়নি। প্রত্যয়িত কার্যবিবরণীতে \"visible\" ছাড়া স্বাক্ষর করুন।"),
+        "en": ("Signature would invalidate an earlier one", "Adding this signature would make the earlier signature '{field_name}' fail validation, so nothing was stored. A document certified without a field reserved for your role takes only an invisible signature: sign without \"visible\"."),
+        "bn": ("এই স্বাক্ষর আগের স্বাক্ষরকে অবৈধ করবে", "এই স্বাক্ষর যোগ করলে আগের '{field_name}' স্বাক্ষরটি যাচাইয়ে ব্যর্থ হতো, তাই কিছুই সংরক্ষণ করা হয়নি। আপনার ভূমিকার জন্য সংরক্ষিত ঘর ছাড়া প্রত্যয়িত দলিলে কেবল অদৃশ্য স্বাক্ষর করা যায়: \"visible\" ছাড়া স্বাক্ষর করুন।"),
     },
     "signing_complete": {
         "en": ("All signatures present", "Every required signature of this document is present; it takes no more."),

@@ -93,6 +93,14 @@ class SigningCredential(db.Model):
     RFC 7512 URI, and for ``external`` the SHA-256 of the certificate whose key
     stays on the officer's token. Passphrases and PINs are never stored in the
     database.
+
+    ``certificate_sha256`` binds the credential to one certificate, recorded
+    when an administrator registers it (``flask credentials add...``). A
+    signature is made only with that certificate, so a replaced PKCS#12 file
+    or token object is refused. ``binding`` records why the certificate
+    belongs to the user: ``name`` (its subject common name equals the user's
+    name) or ``confirmed`` (the administrator confirmed the holder). A
+    credential without a binding cannot sign.
     """
 
     __tablename__ = "signing_credentials"
@@ -102,6 +110,9 @@ class SigningCredential(db.Model):
     kind: Mapped[str] = mapped_column(String(16), default="pkcs12")
     location: Mapped[str] = mapped_column(Text)
     secret_file: Mapped[str | None] = mapped_column(Text)
+    certificate_sha256: Mapped[str | None] = mapped_column(String(64))
+    certificate_subject: Mapped[str | None] = mapped_column(Text)
+    binding: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

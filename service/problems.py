@@ -79,6 +79,8 @@ STATUS_BY_CODE = {
     "pin_locked": 422,
     "stamp_text_unsupported": 422,
     "stamp_placement_failed": 422,
+    "stamp_position_fixed": 409,
+    "stamp_field_invisible": 409,
     "signature_role_taken": 409,
     "signature_out_of_order": 409,
     "duplicate_signer": 409,
@@ -182,6 +184,10 @@ CERTIFICATE_REJECTION_TEXT = {
         "সার্টিফিকেটটি অস্বীকার-অযোগ্য (non-repudiation) স্বাক্ষরের জন্য ইস্যু করা হয়নি",
     ),
     "revoked": ("the certificate is revoked", "সার্টিফিকেট বাতিলকৃত"),
+    "not_bound": (
+        "the credential no longer presents the certificate registered to you; ask an administrator to register it again",
+        "আপনার নামে নিবন্ধিত সার্টিফিকেট দিয়ে এখন আর স্বাক্ষর হচ্ছে না; প্রশাসককে সার্টিফিকেটটি আবার নিবন্ধন করতে বলুন",
+    ),
     "untrusted": ("the certificate does not chain to a trusted root", "সার্টিফিকেটটি কোনো বিশ্বস্ত রুট সার্টিফিকেটের সঙ্গে যুক্ত নয়"),
     "revocation_unknown": (
         "its revocation status could not be checked",
@@ -209,6 +215,10 @@ def _handle_signing_error(error: SigningError) -> Response:
         return problem_response(ApiProblem("stamp_text_unsupported", characters="".join(error.characters)))
     if isinstance(error, StampPlacementError):
         log.info("stamp placement failed: %s %s", error.reason, error.detail)
+        if error.reason == "field_position_fixed":
+            return problem_response(ApiProblem("stamp_position_fixed", page=(error.page or 0) + 1))
+        if error.reason == "field_invisible":
+            return problem_response(ApiProblem("stamp_field_invisible"))
         return problem_response(ApiProblem("stamp_placement_failed", reason=error.reason))
     if isinstance(error, ExternalSignatureInvalid):
         log.warning("two-phase signature rejected: %s", error.reason)

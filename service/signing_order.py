@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import Document, Signature, User
+from .models import Document, Signature, User, Verification
 from .problems import ApiProblem
 
 # Roles in the order they sign. The first role of a kind with more than one
@@ -31,6 +31,8 @@ ROLE_LABELS = {
 class SigningState:
     required: tuple[str, ...]
     signed: tuple[str, ...]
+    valid: bool = False
+    """Whether the latest verification of the current revision passed: fixity and TOTAL_PASSED."""
 
     @property
     def next_role(self) -> str | None:
@@ -38,17 +40,49 @@ class SigningState:
         return remaining[0] if remaining else None
 
     @property
-    def complete(self) -> bool:
+    def all_signed(self) -> bool:
         return self.next_role is None
+
+    @property
+    def complete(self) -> bool:
+        """Every required role has signed and the signatures validate."""
+        return self.all_signed and self.valid
 
     def to_dict(self) -> dict:
         return {"required": list(self.required), "signed": list(self.signed), "next": self.next_role,
-                "complete": self.complete}
+                "valid": self.valid, "complete": self.complete}
 
 
-def signing_state(document: Document) -> SigningState:
+@dataclass(frozen=True)
+class SignatureFields:
+    field_name: str | None
+    """The signature's own field: the role's name for a role after the first, None for a new default field."""
+    reserved_fields: tuple[str, ...]
+    """Fields a certification creates for the roles after it."""
+
+
+def signing_state(document: Document, latest: Verification | None = None) -> SigningState:
+    """Return the document's signing state; ``latest`` is its most recent verification, if any."""
     signed = tuple(signature.role for signature in document.signatures if signature.role)
-    return SigningState(REQUIRED_ROLES.get(document.kind, ()), signed)
+    current = document.current_revision
+    valid = (latest is not None and current is not None and latest.revision_id == current.id
+             and latest.fixity_ok and latest.indication == "TOTAL_PASSED")
+    return SigningState(REQUIRED_ROLES.get(document.kind, ()), signed, valid)
+
+
+def signature_fields(document: Document, role: str, certify: bool) -> SignatureFields:
+    """Return the field a role signs in and the fields its signature reserves for later roles.
+
+    Each role after the first signs in a field named after the role. The
+    certification reserves those fields, so later signers fill them with their
+    stamps without breaking the certification's DocMDP permissions.
+    """
+    roles = REQUIRED_ROLES.get(document.kind, ())
+    if len(roles) < 2:
+        return SignatureFields(None, ())
+    position = roles.index(role)
+    reserved = roles[position + 1:] if certify else ()
+    return SignatureFields(role if position > 0 else None, reserved)
 
 
 def check_next_signature(document: Document, user: User, role: str | None) -> tuple[str, bool]:
@@ -58,7 +92,7 @@ def check_next_signature(document: Document, user: User, role: str | None) -> tu
     turn, a user who has signed this document before, or a complete document.
     """
     state = signing_state(document)
-    if state.complete:
+    if state.all_signed:
         raise ApiProblem("signing_complete")
     role = role or state.next_role
     if role not in state.required:

@@ -76,7 +76,10 @@ class SignerCertificateRejected(SigningError):
     """The signer's certificate must not be used to sign.
 
     ``reason`` is ``"missing"`` (the signer has no certificate), ``"expired"``,
-    ``"not_yet_valid"`` or ``"key_usage"`` (no non-repudiation key usage).
+    ``"not_yet_valid"``, ``"key_usage"`` (no non-repudiation key usage), one of
+    the path and revocation reasons of
+    :func:`signing.signer_check.check_signer_chain`, or ``"not_bound"`` (the
+    service refused a certificate other than the one registered to the user).
     """
 
     def __init__(self, reason: str, detail: str, serial_number: int | None = None) -> None:

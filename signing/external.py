@@ -6,7 +6,9 @@ digest of the /ByteRange and builds the CMS signed attributes (content-type,
 message-digest, ESS signing-certificate-v2). The key holder signs the DER of
 those attributes on their own machine. :func:`complete_external_signature`
 verifies that signature value with the certificate's public key, builds the CMS
-SignedData (with a signature time-stamp for B-T) and writes it into the placeholder.
+SignedData (with a signature time-stamp from B-T on) and writes it into the
+placeholder. For B-LT it then adds the validation data to the DSS in a new
+revision, and for B-LTA a document time-stamp after that.
 
 Between the two calls, everything is in :attr:`PreparedSignature.state`, a
 JSON document (UTF-8 bytes, see :class:`ExternalSignatureState`) that another
@@ -38,12 +40,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields
+from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.general import SigningError as PyHankoSigningError
-from pyhanko.sign.signers import ExternalSigner, PdfSignatureMetadata, PdfSigner
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.signers import ExternalSigner, PdfSignatureMetadata, PdfSigner, PdfTimeStamper
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
 from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.sign.validation.dss import async_add_validation_info
+from pyhanko_certvalidator.errors import PathError, ValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.errors import (
@@ -58,11 +65,10 @@ from signing.fetching import open_fetcher_backend
 from signing.policy import ValidationPolicy
 from signing.sign import (
     SigningProfile,
-    _check_requested_field,
     _estimate_bytes_reserved,
-    _fresh_field_name,
     _open_writer,
     check_signer_certificate,
+    prepare_fields,
 )
 from signing.signer_check import check_signer_chain
 
@@ -88,9 +94,10 @@ STATE_VERSION = 1
 # signer's certificate. RSA uses PKCS#1 v1.5 padding, as pyHanko does by default.
 _MECHANISMS = {"rsa": "sha256_rsa", "ec": "sha256_ecdsa"}
 
-# Levels that can be produced here. B-LT and B-LTA need validation data and a
-# document time-stamp added after completion.
-_EXTERNAL_LEVELS = ("B-B", "B-T")
+# Levels that can be produced here. B-LT and B-LTA get their validation data
+# and document time-stamp in revisions added after the signature is completed.
+_EXTERNAL_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+_LONG_TERM_LEVELS = ("B-LT", "B-LTA")
 
 # Space added to the size of a measured time-stamp token. Tokens from one TSA
 # differ between requests only in serial number, time and nonce, which take a
@@ -156,7 +163,7 @@ class ExternalSignatureState:
         signed_attributes            DER of the CMS signed attributes
         signer_certificate, chain    DER certificates
         profile                      {"level", "reason", "location", "field_name"}
-        level                        level produced on completion: "B-B" or "B-T"
+        level                        level produced on completion: "B-B", "B-T", "B-LT" or "B-LTA"
 
     :meth:`from_bytes` rejects a document whose prepared PDF does not match its
     recorded SHA-256. :func:`complete_external_signature` also checks that the
@@ -173,7 +180,7 @@ class ExternalSignatureState:
     profile: SigningProfile
     """The requested profile, with ``field_name`` set to the field that was used."""
     level: str
-    """Level of the completed signature: ``"B-T"`` when space for a time-stamp was reserved."""
+    """Level of the completed signature: ``"B-B"``, or ``"B-T"`` and above when space for a time-stamp was reserved."""
     input_sha256: str
     input_length: int
     prepared_at: datetime
@@ -185,7 +192,12 @@ class ExternalSignatureState:
 
     @property
     def timestamp_required(self) -> bool:
-        return self.level == "B-T"
+        return self.level != "B-B"
+
+    @property
+    def long_term(self) -> bool:
+        """Whether completion adds validation data (B-LT) and a document time-stamp (B-LTA)."""
+        return self.level in _LONG_TERM_LEVELS
 
     def to_dict(self) -> dict[str, Any]:
         """Return the state as a JSON-compatible dictionary."""
@@ -303,7 +315,7 @@ class PreparedSignature:
     """SHA-256 of the /ByteRange of the prepared PDF, also the signed message-digest attribute."""
     field_name: str
     level: str
-    """Level of the completed signature, ``"B-B"`` or ``"B-T"``."""
+    """Level of the completed signature, one of ``"B-B"``, ``"B-T"``, ``"B-LT"`` and ``"B-LTA"``."""
     input_sha256: str
     prepared_pdf_sha256: str
     state: bytes
@@ -333,10 +345,12 @@ def prepare_external_signature(
     period and nonRepudiation key usage, and with a ``policy`` also the path to the
     policy's trust anchors and revocation.
 
-    With a ``timestamper`` (required for level B-T), a time-stamp token is
-    requested once to measure its size, and space for the signature time-stamp
-    is reserved. The token itself is requested at completion. Levels B-LT and
-    B-LTA raise :class:`~signing.errors.SigningProfileError`.
+    With a ``timestamper`` (required for levels B-T, B-LT and B-LTA), a
+    time-stamp token is requested once to measure its size, and space for the
+    signature time-stamp is reserved. The token itself is requested at
+    completion. B-LT and B-LTA also need a ``policy``, because completion
+    collects the validation data under it; otherwise
+    :class:`~signing.errors.SigningProfileError` is raised.
 
     Only RSA (PKCS#1 v1.5) and EC keys are supported. Runs its own event loop, so
     it must not be called from a coroutine. Raises
@@ -345,14 +359,13 @@ def prepare_external_signature(
     if at is not None and at.utcoffset() is None:
         raise ValueError("at must be a timezone-aware datetime")
     if profile.level not in _EXTERNAL_LEVELS:
-        raise SigningProfileError(
-            "level",
-            profile.level,
-            f"external signing produces only {' or '.join(_EXTERNAL_LEVELS)}. For B-LT and B-LTA, add "
-            "validation data and a document time-stamp to the completed document",
-        )
-    if profile.level == "B-T" and timestamper is None:
+        raise SigningProfileError("level", profile.level, f"expected one of {', '.join(_EXTERNAL_LEVELS)}")
+    if profile.level != "B-B" and timestamper is None:
         raise SigningProfileError("level", profile.level, "a timestamper is required")
+    if profile.level in _LONG_TERM_LEVELS and policy is None:
+        raise SigningProfileError(
+            "level", profile.level, "a validation policy is required to collect the validation data"
+        )
 
     mechanism = _mechanism_for(signer_certificate)
     check_signer_certificate(signer_certificate, at=at)
@@ -386,6 +399,7 @@ def complete_external_signature(
     timestamper: TimeStamper | None = None,
     expected_input_sha256: str | None = None,
     presented_certificates: Sequence[bytes] | None = None,
+    policy: ValidationPolicy | None = None,
     at: datetime | None = None,
 ) -> bytes:
     """Embed the key holder's ``signature_value`` into the prepared PDF and return the signed PDF.
@@ -401,7 +415,11 @@ def complete_external_signature(
     A state prepared with a timestamper needs a ``timestamper`` here, which adds
     the signature time-stamp (B-T). A state prepared without one reserved no space
     for a time-stamp, so passing a timestamper raises
-    :class:`~signing.errors.SigningProfileError`.
+    :class:`~signing.errors.SigningProfileError`. For B-LT and B-LTA the signer's
+    path is validated again under ``policy`` (required) with revocation
+    checking. The certificates, CRLs and OCSP responses of the signer's and the
+    time-stamping authority's paths then go into the document security store
+    (DSS) in a new revision, and B-LTA adds a document time-stamp after it.
 
     The output starts with the prepared PDF's bytes before the placeholder, so the
     original document is a prefix of it. Raises :class:`ExternalStateInvalid`,
@@ -422,7 +440,13 @@ def complete_external_signature(
             f"expected {expected_input_sha256.lower()}",
         )
     if state.timestamp_required and timestamper is None:
-        raise SigningProfileError("level", state.level, "the signature was prepared for B-T: a timestamper is required")
+        raise SigningProfileError(
+            "level", state.level, f"the signature was prepared for {state.level}: a timestamper is required"
+        )
+    if state.long_term and policy is None:
+        raise SigningProfileError(
+            "level", state.level, "a validation policy is required to collect the validation data"
+        )
     if not state.timestamp_required and timestamper is not None:
         raise SigningProfileError(
             "level",
@@ -436,7 +460,7 @@ def complete_external_signature(
     check_signer_certificate(certificate, at=at)
     _verify_signature_value(state, signature_value)
 
-    signed = asyncio.run(_complete(state, signature_value, timestamper))
+    signed = asyncio.run(_complete(state, signature_value, timestamper, policy, at))
 
     logger.info(
         "completed external signature: field %s, level %s, signer serial %x, prepared sha256 %s, output sha256 %s",
@@ -474,21 +498,22 @@ async def _prepare(
         bytes_reserved += 2 * (token_size + _TIMESTAMP_MARGIN_BYTES)
 
     writer = _open_writer(data)
-    field_name = profile.field_name or _fresh_field_name(writer.prev)
-    if profile.field_name is not None:
-        _check_requested_field(writer.prev, profile.field_name)
+    field_name, stamp_style, new_field_spec = prepare_fields(writer, data, profile)
     metadata = PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm=DIGEST_ALGORITHM,
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=profile.reason,
         location=profile.location,
+        certify=profile.certify,
+        docmdp_permissions=MDPPerm.FILL_FORMS,
     )
 
     # With the PAdES subfilter the signed attributes contain no signing time, so
     # they depend only on the document digest and the signer's certificate.
     try:
-        prepared_digest, _, output = await PdfSigner(metadata, signer=signer).async_digest_doc_for_signing(
+        pdf_signer = PdfSigner(metadata, signer=signer, stamp_style=stamp_style, new_field_spec=new_field_spec)
+        prepared_digest, _, output = await pdf_signer.async_digest_doc_for_signing(
             writer, bytes_reserved=bytes_reserved
         )
         signed_attributes = await signer.signed_attrs(prepared_digest.document_digest, DIGEST_ALGORITHM, use_pades=True)
@@ -513,7 +538,7 @@ async def _prepare(
         profile=SigningProfile(
             level=profile.level, reason=profile.reason, location=profile.location, field_name=field_name
         ),
-        level="B-T" if timestamper is not None else "B-B",
+        level=_prepared_level(profile.level, timestamper),
         input_sha256=hashlib.sha256(data).hexdigest(),
         input_length=len(data),
         prepared_at=datetime.now(timezone.utc),
@@ -529,6 +554,12 @@ async def _prepare(
         prepared_pdf_sha256=state.prepared_pdf_sha256,
         state=state.to_bytes(),
     )
+
+
+def _prepared_level(requested: str, timestamper: TimeStamper | None) -> str:
+    if requested in _LONG_TERM_LEVELS:
+        return requested
+    return "B-T" if timestamper is not None else "B-B"
 
 
 async def _measure_timestamp_token(timestamper: TimeStamper) -> int:
@@ -655,7 +686,8 @@ def _verify_signature_value(state: ExternalSignatureState, signature_value: byte
         ) from None
 
 
-async def _complete(state: ExternalSignatureState, signature_value: bytes, timestamper: TimeStamper | None) -> bytes:
+async def _complete(state: ExternalSignatureState, signature_value: bytes, timestamper: TimeStamper | None,
+                    policy: ValidationPolicy | None, at: datetime | None) -> bytes:
     signer = _external_signer(state.signer_certificate, state.chain, signature_value)
     _, start, end, _ = state.byte_range
     output = io.BytesIO(state.prepared_pdf)
@@ -676,7 +708,48 @@ async def _complete(state: ExternalSignatureState, signature_value: bytes, times
         raise SignatureCreationFailed(str(exc)) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise SignatureCreationFailed(repr(exc)) from exc
+    if state.long_term:
+        assert policy is not None and timestamper is not None
+        await _add_long_term_data(output, state, timestamper, policy, at)
     return output.getvalue()
+
+
+async def _add_long_term_data(output: io.BytesIO, state: ExternalSignatureState, timestamper: TimeStamper,
+                              policy: ValidationPolicy, at: datetime | None) -> None:
+    """Append the DSS revision (B-LT) and, for B-LTA, a document time-stamp to the completed PDF in ``output``.
+
+    The signer's path is validated again with revocation checking, as
+    :func:`signing.sign.sign_pdf` does before it signs, and the validation
+    context then contains the revocation data to store.
+    """
+    async with open_fetcher_backend(policy) as (backend, record):
+        context = await check_signer_chain(
+            state.signer_certificate, state.chain, policy, backend if record is not None else None, at=at
+        )
+        try:
+            reader = PdfFileReader(output)
+            embedded = next(
+                signature for signature in reader.embedded_signatures
+                if signature.field_name == state.profile.field_name
+            )
+            # Roots are left out, as in the signature itself: validators take them from their trust anchors.
+            await async_add_validation_info(embedded, context, in_place=True, embed_roots=False)
+            if state.level == "B-LTA":
+                writer = IncrementalPdfFileWriter(output)
+                await PdfTimeStamper(timestamper).async_timestamp_pdf(
+                    writer, DIGEST_ALGORITHM, context, in_place=True, embed_roots=False
+                )
+        except TimestampRequestError as exc:
+            raise TimestampFailed(str(exc)) from exc
+        except (PathError, ValidationError) as exc:
+            raise SignatureCreationFailed(
+                f"a certificate could not be validated under the policy: {exc}"
+            ) from exc
+        except OSError as exc:
+            # The PDF is in memory, so an OSError comes from the time-stamping or revocation clients.
+            raise TimestampFailed(repr(exc)) from exc
+        except (PyHankoSigningError, PdfError, StopIteration) as exc:
+            raise SignatureCreationFailed(f"adding the long-term validation data failed: {exc!r}") from exc
 
 
 # --- serialisation helpers -------------------------------------------------------

@@ -32,7 +32,7 @@ from pyhanko.sign.pkcs11 import PKCS11Signer
 
 from signing.errors import CredentialError
 
-__all__ = ["Pkcs11CredentialError", "Pkcs11Settings", "TokenSigner", "open_pkcs11_signer"]
+__all__ = ["Pkcs11CredentialError", "Pkcs11Settings", "TokenSigner", "open_pkcs11_signer", "read_token_certificate"]
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +210,33 @@ def open_pkcs11_signer(
                 logger.warning(
                     "closing the PKCS#11 session on token %r failed: %s", settings.token_label, _describe(exc)
                 )
+
+
+def read_token_certificate(settings: Pkcs11Settings) -> asn1_x509.Certificate:
+    """Read the key's certificate from the token in a public session, without a PIN.
+
+    Certificate objects are public on tokens that follow PKCS#11's defaults.
+    Raises :class:`Pkcs11CredentialError` as :func:`open_pkcs11_signer` does,
+    for example ``certificate_not_found`` on a token that hides certificates
+    until login.
+    """
+    library, module_lock = _load_library(settings.library_path)
+    with module_lock:
+        token = _find_token(library, settings)
+        try:
+            session = token.open()
+        except p11_errors.PKCS11Error as exc:
+            raise Pkcs11CredentialError(
+                settings.library_path,
+                "token_error",
+                f"opening a public session on token {settings.token_label!r} failed: {_describe(exc)}",
+                settings.token_label,
+            ) from exc
+        try:
+            cert_object = _find_single_object(session, settings, ObjectClass.CERTIFICATE, settings.effective_cert_label)
+            return asn1_x509.Certificate.load(cert_object[Attribute.VALUE])
+        finally:
+            session.close()
 
 
 def _load_library(library_path: Path) -> tuple[object, threading.RLock]:

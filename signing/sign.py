@@ -24,11 +24,12 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
-from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator.context import ValidationContext
 from pyhanko_certvalidator.errors import PathError, ValidationError
 
@@ -43,7 +44,7 @@ from signing.errors import (
 from signing.fetching import open_fetcher_backend
 from signing.policy import ValidationPolicy
 from signing.signer_check import check_signer_certificate, check_signer_chain
-from signing.stamp import VisibleStamp
+from signing.stamp import StampPlacement, StampPlacementError, VisibleStamp, reserved_field_specs
 
 __all__ = ["LEVELS", "SigningProfile", "check_signer_certificate", "sign_pdf"]
 
@@ -81,14 +82,23 @@ class SigningProfile:
     and further signatures, as the first signature of co-signed minutes."""
     stamp: VisibleStamp | None = None
     """A visible stamp; None signs invisibly."""
+    reserved_fields: tuple[str, ...] = ()
+    """Names of empty signature fields to create in the same revision, for later signers.
+
+    A certification with DocMDP permissions that allow form filling lets later
+    signers fill existing signature fields, appearance included, but a new
+    field with an appearance is a change the certification does not permit.
+    So a certifying signature reserves the later signers' fields, each with
+    its own box chosen like a stamp's, and later signers fill them."""
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
             raise SigningProfileError("level", self.level, f"expected one of {', '.join(LEVELS)}")
-        if self.field_name is not None and (not self.field_name or "." in self.field_name):
-            raise SigningProfileError(
-                "field_name", self.field_name, "must be non-empty and must not contain '.'"
-            )
+        for name in (self.field_name, *self.reserved_fields):
+            if name is not None and (not name or "." in name):
+                raise SigningProfileError("field_name", name, "must be non-empty and must not contain '.'")
+        if self.field_name is not None and self.field_name in self.reserved_fields:
+            raise SigningProfileError("reserved_fields", self.field_name, "must differ from the signature's own field")
 
 
 def sign_pdf(
@@ -230,9 +240,7 @@ async def _sign_once(
     the certificates, CRLs and OCSP responses it used in the DSS.
     """
     writer = _open_writer(data)
-    field_name = profile.field_name or _fresh_field_name(writer.prev)
-    if profile.field_name is not None:
-        _check_requested_field(writer.prev, profile.field_name)
+    field_name, stamp_style, new_field_spec = prepare_fields(writer, data, profile)
 
     metadata = PdfSignatureMetadata(
         field_name=field_name,
@@ -247,14 +255,6 @@ async def _sign_once(
         certify=profile.certify,
         docmdp_permissions=MDPPerm.FILL_FORMS,
     )
-    # Without a stamp, a new field gets pyHanko's default SigFieldSpec, which
-    # has no box and so no appearance: the signature is invisible.
-    stamp_style = new_field_spec = None
-    if profile.stamp is not None:
-        stamp_style = profile.stamp.style()
-        if field_name not in _form_fields(writer.prev):
-            # An existing empty field keeps its own widget.
-            new_field_spec = profile.stamp.field_spec(data, field_name)
     pdf_signer = PdfSigner(metadata, signer=signer, timestamper=timestamper,
                            stamp_style=stamp_style, new_field_spec=new_field_spec)
     output = io.BytesIO()
@@ -284,6 +284,105 @@ async def _sign_once(
     except (ValueError, KeyError, TypeError) as exc:
         raise SignatureCreationFailed(repr(exc)) from exc
     return output, field_name
+
+
+# The appearance of a signature that fills an existing field with a box but
+# has no stamp: pyHanko would otherwise draw its default Latin-script stamp.
+_BLANK_APPEARANCE = TextStampStyle(stamp_text="", border_width=0)
+
+# Largest difference, in points, between a requested box and an existing field's box that counts as the same box.
+_BOX_TOLERANCE = 0.5
+
+
+def prepare_fields(
+    writer: IncrementalPdfFileWriter, data: bytes, profile: SigningProfile
+) -> tuple[str, TextStampStyle | None, SigFieldSpec | None]:
+    """Choose the signature field, add the profile's reserved fields to ``writer``, and return the stamp setup.
+
+    Returns the field name, the stamp style for ``PdfSigner(stamp_style=...)``
+    and the spec of a new visible field, or None where pyHanko's defaults apply.
+    A new field without a stamp gets pyHanko's default spec, which has no box
+    and so no appearance: the signature is invisible. An existing empty field
+    keeps its widget and box. A stamp placement that names another page or box
+    for it raises :class:`~signing.stamp.StampPlacementError` with reason
+    ``"field_position_fixed"``, because moving the widget of a field in a
+    certified revision breaks the certification.
+    """
+    field_name = profile.field_name or _fresh_field_name(writer.prev)
+    existing = False
+    if profile.field_name is not None:
+        existing = _check_requested_field(writer.prev, profile.field_name)
+    for name in profile.reserved_fields:
+        if name in _form_fields(writer.prev):
+            raise SignatureFieldInUse(name, "a form field with this name exists, so it cannot be reserved")
+
+    stamp_style = new_field_spec = None
+    if profile.stamp is not None:
+        stamp_style = profile.stamp.style()
+        if existing:
+            _check_fixed_placement(writer.prev, field_name, profile.stamp.placement)
+        else:
+            new_field_spec = profile.stamp.field_spec(data, field_name)
+    elif existing:
+        stamp_style = _BLANK_APPEARANCE
+
+    if profile.reserved_fields:
+        if new_field_spec is not None and new_field_spec.box is not None:
+            size = (new_field_spec.box[2] - new_field_spec.box[0], new_field_spec.box[3] - new_field_spec.box[1])
+            specs = reserved_field_specs(data, profile.reserved_fields, size,
+                                         page=new_field_spec.on_page, occupied=[new_field_spec.box])
+        else:
+            specs = reserved_field_specs(data, profile.reserved_fields)
+        for spec in specs:
+            fields.append_signature_field(writer, spec)
+    return field_name, stamp_style, new_field_spec
+
+
+def _check_fixed_placement(reader: PdfFileReader, field_name: str, placement: StampPlacement) -> None:
+    """Reject a stamp for an existing field without a box, and a placement other than the field's.
+
+    A field without a box (reserved on a full page) raises reason
+    ``"field_invisible"``, because pyHanko would sign it without drawing the stamp.
+    """
+    page_index, box = _field_widget_position(reader, field_name)
+    if box[2] - box[0] <= 0 or box[3] - box[1] <= 0:
+        raise StampPlacementError(
+            "field_invisible",
+            f"the signature field {field_name} has no box, so it cannot show a stamp. Sign without a stamp",
+            page_index,
+        )
+    if placement.box is None and placement.page == -1:
+        return
+    page_count = reader.root["/Pages"]["/Count"]
+    requested_page = placement.page + page_count if placement.page < 0 else placement.page
+    same_box = placement.box is None or all(
+        abs(requested - actual) <= _BOX_TOLERANCE for requested, actual in zip(placement.box, box)
+    )
+    if requested_page != page_index or not same_box:
+        raise StampPlacementError(
+            "field_position_fixed",
+            f"the signature field {field_name} is fixed on page {page_index + 1} at "
+            f"({', '.join(f'{value:.1f}' for value in box)}). Sign without a page and box",
+            page_index,
+        )
+
+
+def _field_widget_position(reader: PdfFileReader, field_name: str) -> tuple[int, tuple[float, float, float, float]]:
+    """Return the zero-based page index and the /Rect of a top-level signature field's widget."""
+    for entry in reader.root["/AcroForm"]["/Fields"]:
+        field = entry.get_object()
+        if str(field.get("/T")) != field_name:
+            continue
+        widget = field if "/Rect" in field else field["/Kids"][0].get_object()
+        x1, y1, x2, y2 = (float(value) for value in widget["/Rect"])
+        page_ref = widget.get_value_as_reference("/P", optional=True)
+        for index in range(reader.root["/Pages"]["/Count"]):
+            if page_ref is not None and reader.find_page_for_modification(index)[0].reference == page_ref:
+                return index, (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+        # pyHanko 0.38 puts an invisible field's widget on a page too, so only a
+        # malformed field lacks /P. Its box is then reported as empty.
+        return 0, (0.0, 0.0, 0.0, 0.0)
+    raise SignatureFieldInUse(field_name, "the field has no widget on a page")
 
 
 def _open_writer(data: bytes) -> IncrementalPdfFileWriter:
@@ -359,15 +458,19 @@ def _fresh_field_name(reader: PdfFileReader) -> str:
     return f"Signature{number}"
 
 
-def _check_requested_field(reader: PdfFileReader, field_name: str) -> None:
-    """Allow an existing field only if it is an empty signature field, which pyHanko then fills."""
+def _check_requested_field(reader: PdfFileReader, field_name: str) -> bool:
+    """Allow an existing field only if it is an empty signature field, which pyHanko then fills.
+
+    Returns whether the field exists.
+    """
     field = _form_fields(reader).get(field_name)
     if field is None:
-        return
+        return False
     if field.field_type != "/Sig":
         raise SignatureFieldInUse(field_name, "a form field with this name exists and is not a signature field")
     if field.signed:
         raise SignatureFieldInUse(field_name, "the signature field is already signed")
+    return True
 
 
 def _estimate_bytes_reserved(signer: Signer, *, with_timestamp: bool) -> int:

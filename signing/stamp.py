@@ -40,7 +40,7 @@ from pathlib import Path
 
 import pypdfium2
 from fontTools.ttLib import TTFont, TTLibError
-from PIL import Image
+from PIL import Image, ImageDraw
 from pyhanko.pdf_utils import layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.text import TextBox, TextBoxStyle
@@ -58,7 +58,9 @@ __all__ = [
     "StampPlacementError",
     "StampTextError",
     "VisibleStamp",
+    "RESERVED_FIELD_SIZE",
     "find_stamp_box",
+    "reserved_field_specs",
     "stamp_lines",
     "stamp_size",
     "stamp_style",
@@ -287,12 +289,15 @@ def find_stamp_box(
     page: int = -1,
     margin: float = 36.0,
     clearance: float = 12.0,
+    occupied: Sequence[Box] = (),
 ) -> tuple[int, Box]:
     """Find a free box of ``size`` (width, height in points) on a page and return (page index, box).
 
     The page is rendered, with form fields and annotations, and the box must
     stay ``margin`` points inside the crop box and ``clearance`` points away
-    from every non-white pixel. Candidates in order of preference:
+    from every non-white pixel and from every box in ``occupied`` (boxes that
+    the same update fills, which the rendering cannot show yet). Candidates in
+    order of preference:
 
     1. below the lowest content, right-aligned with the content's right edge,
        then with the right margin, then left-aligned;
@@ -311,6 +316,10 @@ def find_stamp_box(
         page_index, crop_box, ink = _render_ink(data, page)
     left, bottom, right, top = crop_box
     scale = ink.width / (right - left)
+    if occupied:
+        draw = ImageDraw.Draw(ink)
+        for x1, y1, x2, y2 in occupied:
+            draw.rectangle(((x1 - left) * scale, (top - y2) * scale, (x2 - left) * scale, (top - y1) * scale), fill=255)
 
     usable = (left + margin, bottom + margin, right - margin, top - margin)
     usable_width = usable[2] - usable[0]
@@ -361,6 +370,48 @@ def find_stamp_box(
         f"with {clearance:g} pt clearance. Give the stamp an explicit page and box",
         page_index,
     )
+
+
+RESERVED_FIELD_SIZE = (180.0, 70.0)
+"""Size in points of a field reserved for a later signer whose stamp is not known yet.
+
+A four-line stamp at 9 pt with the designation "উপ-নিয়ন্ত্রক (সাইবার অপরাধ ও নিরাপত্তা)"
+measured 165 x 70 pt. A longer stamp is scaled down by pyHanko to fit the field.
+"""
+
+
+def reserved_field_specs(
+    data: bytes,
+    names: Sequence[str],
+    size: tuple[float, float] = RESERVED_FIELD_SIZE,
+    *,
+    page: int = -1,
+    occupied: Sequence[Box] = (),
+) -> list[SigFieldSpec]:
+    """Return empty signature fields named ``names``, each placed by :func:`find_stamp_box`.
+
+    The fields go on ``page`` in free space that neither overlaps ``occupied``
+    nor each other, in the order of ``names``. A field that does not fit
+    (``no_free_space`` or ``rotated_page``) gets no box and so stays
+    invisible: a certification must not fail only because its page is full,
+    and the later signer can still sign, without a stamp. Other placement
+    errors raise :class:`StampPlacementError`.
+    """
+    taken = list(occupied)
+    specs = []
+    for name in names:
+        try:
+            page_index, box = find_stamp_box(data, size, page=page, occupied=taken)
+        except StampPlacementError as exc:
+            if exc.reason not in ("no_free_space", "rotated_page"):
+                raise
+            logger.warning("signature field %s reserved without a box, so it stays invisible: %s", name, exc.detail)
+            specs.append(SigFieldSpec(sig_field_name=name))
+            continue
+        taken.append(box)
+        logger.info("reserved signature field %s on page %d at %s", name, page_index + 1, _format_box(box))
+        specs.append(SigFieldSpec(sig_field_name=name, on_page=page_index, box=box))
+    return specs
 
 
 @contextmanager

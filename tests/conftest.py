@@ -123,7 +123,8 @@ def tokens(app, dev_pki) -> dict[str, str]:
     """One user and token per role; the officer has the development PKCS#12 credential."""
     from service.auth import issue_token
     from service.extensions import db
-    from service.models import SigningCredential, User
+    from service.models import User
+    from tests.helpers import bound_credential
 
     issued: dict[str, str] = {}
     for role in ("officer", "auditor", "service", "admin"):
@@ -131,7 +132,7 @@ def tokens(app, dev_pki) -> dict[str, str]:
         db.session.add(user)
         issued[role] = issue_token(user, label="test")
         if role == "officer":
-            db.session.add(SigningCredential(user=user, kind="pkcs12", location=str(dev_pki.officer_p12_path),
+            db.session.add(bound_credential(user=user, kind="pkcs12", location=str(dev_pki.officer_p12_path),
                                              secret_file=str(dev_pki.officer_passphrase_path)))
     db.session.commit()
     return issued
@@ -142,7 +143,8 @@ def chair_token(app, dev_pki, tmp_path) -> str:
     """A second officer, the meeting's chair, with a credential of their own from the development PKI."""
     from service.auth import issue_token
     from service.extensions import db
-    from service.models import SigningCredential, User
+    from service.models import User
+    from tests.helpers import bound_credential
     from signing.devpki import issue_certificate
 
     issued = issue_certificate(dev_pki, "Test Chair")
@@ -152,7 +154,7 @@ def chair_token(app, dev_pki, tmp_path) -> str:
     passphrase_path.write_bytes(b"chair-passphrase")
     user = User(username="test-chair", role="officer", display_name="Test Chair")
     db.session.add(user)
-    db.session.add(SigningCredential(user=user, kind="pkcs12", location=str(p12_path), secret_file=str(passphrase_path)))
+    db.session.add(bound_credential(user=user, kind="pkcs12", location=str(p12_path), secret_file=str(passphrase_path)))
     token = issue_token(user, label="test")
     db.session.commit()
     return token

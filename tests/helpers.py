@@ -47,3 +47,25 @@ def skip_unless_required(reason: str) -> None:
     if tools_required():
         pytest.fail(f"{reason} ({REQUIRE_TOOLS_VARIABLE}=1)")
     pytest.skip(reason)
+
+
+def bound_credential(*, user, kind: str, location: str, secret_file: str | None = None, certificate=None):
+    """A SigningCredential bound to the certificate it opens, as `flask credentials add` records it.
+
+    The binding is ``confirmed``, as an administrator's confirmation of the holder would make it.
+    ``certificate`` (asn1crypto) skips opening the credential, for one that does not open.
+    """
+    from service.credentials import certificate_sha256
+    from service.models import SigningCredential
+    from signing.credentials import load_pkcs12_signer
+    from signing.pkcs11 import parse_pkcs11_uri, read_token_certificate
+
+    if certificate is not None:
+        pass
+    elif kind == "pkcs12":
+        certificate = load_pkcs12_signer(Path(location), Path(secret_file).read_bytes().strip()).signing_cert
+    else:
+        certificate = read_token_certificate(parse_pkcs11_uri(location))
+    return SigningCredential(user=user, kind=kind, location=location, secret_file=secret_file,
+                             certificate_sha256=certificate_sha256(certificate),
+                             certificate_subject=certificate.subject.human_friendly, binding="confirmed")

@@ -332,9 +332,15 @@ class ServiceClient:
         self._timeout = timeout
         self._opener = urllib.request.build_opener(_RejectRedirects())
 
-    def prepare(self, document_id: str, certificates: Sequence[bytes]) -> dict[str, Any]:
-        """Request signed attributes for the document and return the checked response."""
-        response = self._post(document_id, "prepare", {"certificates": [_b64(cert) for cert in certificates]})
+    def prepare(self, document_id: str, certificates: Sequence[bytes], level: str | None = None) -> dict[str, Any]:
+        """Request signed attributes for the document and return the checked response.
+
+        ``level`` is the PAdES level to produce; None leaves the choice to the service.
+        """
+        body: dict[str, Any] = {"certificates": [_b64(cert) for cert in certificates]}
+        if level is not None:
+            body["level"] = level
+        response = self._post(document_id, "prepare", body)
         for name in ("handle", "signed_attributes", "digest_algorithm", "signature_mechanism"):
             if not isinstance(response.get(name), str) or not response[name]:
                 raise ServiceError(f"the prepare response has no {name!r} string")
@@ -456,6 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Repeat the option for each CA certificate, intermediate first",
     )
     parser.add_argument(
+        "--level",
+        choices=("B-B", "B-T", "B-LT", "B-LTA"),
+        help="PAdES level of the signature. Default: the service's, B-LTA when it has a timestamp service",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, help="timeout of each HTTP request, in seconds"
     )
     return parser
@@ -490,7 +501,7 @@ def run(arguments: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, 
 
     with open_token_key(settings, pin) as key:
         logger.info("signer: %s", _describe_certificate(key.certificate))
-        prepared = client.prepare(arguments.document, key.certificates)
+        prepared = client.prepare(arguments.document, key.certificates, arguments.level)
         message_digest = check_signed_attributes(prepared["signed_attributes"], key.certificate)
         logger.info("document %s: signing document digest %s", arguments.document, message_digest.hex())
         signature_value = key.sign(prepared["signed_attributes"])

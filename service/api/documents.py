@@ -270,10 +270,10 @@ def _certificates_field(body: dict) -> list[bytes]:
 def prepare_signature(document_id: str) -> tuple[dict, int]:
     body = json_object()
     settings = current_app.config["DOLIL_SETTINGS"]
-    level = body.get("level") or ("B-T" if settings.tsa_url else "B-B")
-    if level not in external_signing.EXTERNAL_LEVELS or (level == "B-T" and not settings.tsa_url):
-        raise invalid_field("level", "use B-B, or B-T when a timestamp service is configured",
-                            "B-B, অথবা টাইমস্ট্যাম্প সেবা থাকলে B-T দিন")
+    level = body.get("level") or ("B-LTA" if settings.tsa_url else "B-B")
+    if level not in external_signing.EXTERNAL_LEVELS or (level != "B-B" and not settings.tsa_url):
+        raise invalid_field("level", "use B-B, or B-T, B-LT or B-LTA when a timestamp service is configured",
+                            "B-B, অথবা টাইমস্ট্যাম্প সেবা থাকলে B-T, B-LT বা B-LTA দিন")
     role = body.get("role")
     if role is not None and not isinstance(role, str):
         raise invalid_field("role", "a role name such as 'chair'", "'chair'-এর মতো একটি ভূমিকার নাম")

@@ -380,7 +380,10 @@ def build_openapi() -> dict:
                         "properties": {
                             "certificates": {"type": "array", "items": {"type": "string", "contentEncoding": "base64"},
                                              "description": "DER certificates, the signer's first"},
-                            "level": {"type": "string", "enum": ["B-B", "B-T"]},
+                            "level": {"type": "string", "enum": ["B-B", "B-T", "B-LT", "B-LTA"],
+                                      "description": "B-LTA by default when a timestamp service is configured, "
+                                                     "otherwise B-B; completion adds the validation data of "
+                                                     "B-LT and the document timestamp of B-LTA"},
                             "role": {"type": "string"},
                             "reason": {"type": "string"},
                         },

@@ -95,6 +95,6 @@ def document_dict(document: Document, *, detailed: bool = False) -> dict:
         numbers = {revision.id: revision.number for revision in document.revisions}
         body["revisions"] = [revision_dict(revision) for revision in document.revisions]
         body["signatures"] = [signature_dict(signature) for signature in document.signatures]
-        body["signing"] = signing_state(document).to_dict()
+        body["signing"] = signing_state(document, latest).to_dict()
         body["last_verification"] = verification_summary(latest, numbers.get(latest.revision_id) if latest else None)
     return body

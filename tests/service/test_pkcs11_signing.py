@@ -8,7 +8,8 @@ from service.auth import issue_token
 from service.extensions import db
 from service.models import Document, SigningCredential, User
 from signing.pkcs11 import parse_pkcs11_uri
-from tests.helpers import MINUTES_PDF, bearer, upload
+from tests.fixtures.softhsm import OFFICER_NAME
+from tests.helpers import MINUTES_PDF, bearer, bound_credential, upload
 
 
 def _uri(token) -> str:
@@ -19,7 +20,7 @@ def _uri(token) -> str:
 def _token_officer(softhsm_token, pin_file=None) -> str:
     user = User(username="token-officer", role="officer", display_name="টোকেন কর্মকর্তা")
     db.session.add(user)
-    db.session.add(SigningCredential(user=user, kind="pkcs11", location=_uri(softhsm_token),
+    db.session.add(bound_credential(user=user, kind="pkcs11", location=_uri(softhsm_token),
                                      secret_file=str(pin_file) if pin_file else None))
     token = issue_token(user)
     db.session.commit()
@@ -94,7 +95,7 @@ def test_cli_registers_pkcs11_credential(app, softhsm_token, tmp_path):
     runner.invoke(args=["users", "create", "seal", "--role", "officer"])
 
     result = runner.invoke(args=["credentials", "add-pkcs11", "seal", "--uri", _uri(softhsm_token),
-                                 "--pin-file", str(pin_file)])
+                                 "--pin-file", str(pin_file), "--confirm-holder", OFFICER_NAME])
 
     assert result.exit_code == 0, result.output
-    assert "registered PKCS#11 credential for seal" in result.output
+    assert "registered pkcs11 credential for seal" in result.output

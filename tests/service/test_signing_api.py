@@ -5,10 +5,10 @@ from __future__ import annotations
 from service.extensions import db
 from service.models import Document, SigningCredential, User
 from signing.devpki import issue_certificate
-from tests.helpers import MINUTES_PDF, bearer, upload
+from tests.helpers import MINUTES_PDF, bearer, bound_credential, upload
 
 
-def _officer_with_credential(tmp_path, p12: bytes, passphrase: bytes) -> str:
+def _officer_with_credential(tmp_path, p12: bytes, passphrase: bytes, certificate=None) -> str:
     from service.auth import issue_token
 
     p12_path = tmp_path / "signer.p12"
@@ -17,7 +17,8 @@ def _officer_with_credential(tmp_path, p12: bytes, passphrase: bytes) -> str:
     passphrase_path.write_bytes(passphrase)
     user = User(username="second-officer", role="officer", display_name="Second officer")
     db.session.add(user)
-    db.session.add(SigningCredential(user=user, kind="pkcs12", location=str(p12_path), secret_file=str(passphrase_path)))
+    db.session.add(bound_credential(user=user, kind="pkcs12", location=str(p12_path), secret_file=str(passphrase_path),
+                                    certificate=certificate))
     token = issue_token(user)
     db.session.commit()
     return token
@@ -69,7 +70,7 @@ def test_certificate_without_non_repudiation_refused(client, tokens, dev_pki, tm
 
 def test_wrong_passphrase_reported(client, tokens, dev_pki, tmp_path):
     issued = issue_certificate(dev_pki, "Officer With Wrong Passphrase")
-    token = _officer_with_credential(tmp_path, issued.to_pkcs12(b"right"), b"wrong")
+    token = _officer_with_credential(tmp_path, issued.to_pkcs12(b"right"), b"wrong", issued.asn1_certificate)
     document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token))
@@ -107,7 +108,7 @@ def _stamped_officer(dev_pki, tmp_path, display_name="রহিমা খাত�
     user = User(username="stamped-officer", role="officer", display_name=display_name,
                 designation="সদস্য সচিব", office="সিসিএ কার্যালয়")
     db.session.add(user)
-    db.session.add(SigningCredential(user=user, kind="pkcs12", location=str(p12_path),
+    db.session.add(bound_credential(user=user, kind="pkcs12", location=str(p12_path),
                                      secret_file=str(tmp_path / "stamped.pass")))
     token = issue_token(user)
     db.session.commit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import EVIDENCE_JPEG, MINUTES_PDF, bearer, upload
+from tests.helpers import EVIDENCE_JPEG, MINUTES_PDF, bearer, bound_credential, upload
 
 
 def _sign(client, token, document_id, **body):
@@ -18,7 +18,8 @@ def test_minutes_signed_by_secretary_then_chair(client, tokens, chair_token):
     assert first.status_code == 201
     assert first.get_json()["signature"]["role"] == "member_secretary"
     assert first.get_json()["document"]["signing"] == {
-        "required": ["member_secretary", "chair"], "signed": ["member_secretary"], "next": "chair", "complete": False}
+        "required": ["member_secretary", "chair"], "signed": ["member_secretary"], "next": "chair", "valid": True,
+        "complete": False}
     assert second.status_code == 201
     assert second.get_json()["document"]["signing"]["complete"] is True
 
@@ -103,27 +104,41 @@ def test_evidence_signature_not_certifying(app, client, tokens):
     assert signature.docmdp_level is None
 
 
-def test_signature_invalidating_earlier_refused(app, client, tokens, dev_pki, tmp_path):
-    """A visible stamp after the secretary's certification would break it, so it is refused."""
+def test_signature_invalidating_earlier_refused(app, client, tokens, officer_signer, dev_pki, tmp_path):
+    """A visible stamp in a new field after a certification without reserved fields would break it."""
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields
+    from pyhanko.sign.fields import MDPPerm
+    from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+
     from service.auth import issue_token
     from service.extensions import db
-    from service.models import Document, SigningCredential, User
+    from service.models import Document, User
     from signing.devpki import issue_certificate
 
-    issued = issue_certificate(dev_pki, "Stamping Chair")
-    (tmp_path / "chair.p12").write_bytes(issued.to_pkcs12(b"secret"))
-    (tmp_path / "chair.pass").write_bytes(b"secret")
-    chair = User(username="stamping-chair", role="officer", display_name="সভাপতি")
-    db.session.add(chair)
-    db.session.add(SigningCredential(user=chair, kind="pkcs12", location=str(tmp_path / "chair.p12"),
-                                     secret_file=str(tmp_path / "chair.pass")))
-    chair_token = issue_token(chair)
+    issued = issue_certificate(dev_pki, "Stamping Officer")
+    (tmp_path / "stamping.p12").write_bytes(issued.to_pkcs12(b"secret"))
+    (tmp_path / "stamping.pass").write_bytes(b"secret")
+    officer = User(username="stamping-officer", role="officer", display_name="দাখিলকারী কর্মকর্তা")
+    db.session.add(officer)
+    db.session.add(bound_credential(user=officer, kind="pkcs12", location=str(tmp_path / "stamping.p12"),
+                                    secret_file=str(tmp_path / "stamping.pass")))
+    token = issue_token(officer)
     db.session.commit()
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
-    _sign(client, tokens["officer"], document_id)
+    metadata = PdfSignatureMetadata(field_name="Certification", md_algorithm="sha256", certify=True,
+                                    docmdp_permissions=MDPPerm.FILL_FORMS, subfilter=fields.SigSeedSubFilter.PADES)
+    certified = io.BytesIO()
+    PdfSigner(metadata, signer=officer_signer).sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(MINUTES_PDF.read_bytes())), output=certified)
+    uploaded = upload(client, tokens["officer"], data=certified.getvalue(), filename="certified.pdf",
+                      kind="evidence", title="প্রত্যয়িত প্রমাণক")
+    assert uploaded.status_code == 201, uploaded.get_json()
+    document_id = uploaded.get_json()["id"]
 
-    response = _sign(client, chair_token, document_id, visible=True)
+    response = _sign(client, token, document_id, visible=True)
 
     assert response.status_code == 409, response.get_json()
     assert response.get_json()["code"] == "signature_breaks_earlier"
-    assert db.session.get(Document, document_id).current_revision.number == 2
+    assert db.session.get(Document, document_id).current_revision.number == 1

@@ -30,7 +30,8 @@ def token_officer(app, dev_pki, tmp_path):
     token = issue_token(user)
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["credentials", "add-external", "token-officer",
-                                                "--certificate", str(certificate_path)])
+                                                "--certificate", str(certificate_path),
+                                                "--confirm-holder", "Token Officer"])
     assert result.exit_code == 0, result.output
     certificates = [base64.b64encode(_der(issued.certificate)).decode(),
                     base64.b64encode(_der(issued.chain[0])).decode()]
@@ -130,3 +131,41 @@ def test_stale_preparation_refused(client, tokens, token_officer):
 
     assert response.status_code == 409
     assert db.session.get(Document, document_id).current_revision.number == 2
+
+
+@pytest.mark.parametrize("level", ["B-T", "B-LT", "B-LTA", "B-X"])
+def test_level_without_timestamp_service_rejected(client, tokens, token_officer, level):
+    token, _, certificates = token_officer
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+
+    response = _prepare(client, token, document_id, certificates, level=level)
+
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "field_invalid"
+    assert response.get_json()["field"] == "level"
+    assert db.session.get(Document, document_id).current_revision.number == 1
+
+
+def test_two_phase_secretary_certifies_and_chair_fills_field(client, tokens, token_officer, chair_token):
+    """A two-phase certification reserves the chair's field like a server-side one."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    token, issued, certificates = token_officer
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    body = _prepare(client, token, document_id, certificates).get_json()
+    certified = _complete(client, token, document_id, body["handle"],
+                          _sign_attributes(issued, body["signed_attributes"]), certificates)
+
+    chair = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(chair_token, "en"), json={})
+
+    assert certified.status_code == 201, certified.get_json()
+    assert chair.status_code == 201, chair.get_json()
+    assert chair.get_json()["signature"]["field_name"] == "chair"
+    content = client.get(f"/api/v1/documents/{document_id}/content", headers=bearer(tokens["auditor"]))
+    secretary_signature, chair_signature = PdfFileReader(io.BytesIO(content.data)).embedded_signatures
+    assert secretary_signature.docmdp_level.name == "FILL_FORMS"
+    assert chair_signature.field_name == "chair"
+    assert content.headers["Dolil-Validation"] == "TOTAL_PASSED"
+    assert chair.get_json()["document"]["signing"]["complete"] is True

@@ -355,11 +355,71 @@ def test_b_t_profile_without_timestamper_rejected(sample, officer):
 
 
 @pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
-def test_long_term_levels_rejected(sample, officer, level):
-    with pytest.raises(SigningProfileError) as caught:
+def test_long_term_levels_need_timestamper_and_policy(sample, officer, tsa_url, level):
+    with pytest.raises(SigningProfileError) as without_timestamper:
         prepare_external_signature(sample, officer.certificate, officer.chain, SigningProfile(level=level))
+    with pytest.raises(SigningProfileError) as without_policy:
+        prepare_external_signature(sample, officer.certificate, officer.chain, SigningProfile(level=level),
+                                   timestamper=HTTPTimeStamper(tsa_url, timeout=5))
 
-    assert caught.value.value == level
+    assert without_timestamper.value.value == level
+    assert "timestamper" in without_timestamper.value.detail
+    assert without_policy.value.value == level
+    assert "policy" in without_policy.value.detail
+
+
+def _live_two_phase(sample, live_pki, level: str, label: str = "valid") -> bytes:
+    """Prepare, sign with the test PKI signer's EC key outside pyHanko, and complete at ``level``."""
+    signer = live_pki.signer(label)
+    key = serialization.load_der_private_key(signer.signing_key.dump(), password=None)
+    prepared = prepare_external_signature(sample, signer.signing_cert, list(signer.cert_registry),
+                                          SigningProfile(level=level), timestamper=live_pki.timestamper(),
+                                          policy=live_pki.policy())
+    signature_value = key.sign(prepared.signed_attributes_der, ec.ECDSA(hashes.SHA256()))
+    return complete_external_signature(prepared.state, signature_value, timestamper=live_pki.timestamper(),
+                                       policy=live_pki.policy())
+
+
+@pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
+def test_long_term_levels_completed(sample, live_pki, level):
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import DocumentSecurityStore
+
+    signed = _live_two_phase(sample, live_pki, level)
+
+    offline = live_pki.policy(allow_fetching=False, allowed_hosts=())
+    (signature,) = validate_pdf(signed, offline).signatures
+    dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(signed)))
+    assert signed.startswith(sample)
+    assert signature.level == level
+    assert signature.indication == "TOTAL_PASSED"
+    assert signature.revocation["status"] == "good"
+    assert ("embedded", "OCSP", "good") in [
+        (item["source"], item["type"], item["status"]) for item in signature.revocation["evidence"]
+    ]
+    assert len(dss.ocsps) >= 1
+    assert len(dss.crls) >= 1
+    expected_timestamps = ["signature", "document"] if level == "B-LTA" else ["signature"]
+    assert [entry["type"] for entry in signature.timestamps] == expected_timestamps
+
+
+def test_long_term_completion_checks_revocation(sample, live_pki):
+    signer = live_pki.signer("revoked-after")
+    key = serialization.load_der_private_key(signer.signing_key.dump(), password=None)
+    moment = live_pki.base_time - timedelta(days=2)
+    with live_pki.services_at(moment):
+        prepared = prepare_external_signature(sample, signer.signing_cert, list(signer.cert_registry),
+                                              SigningProfile(level="B-LTA"), timestamper=live_pki.timestamper(),
+                                              policy=live_pki.policy(), at=moment)
+    signature_value = key.sign(prepared.signed_attributes_der, ec.ECDSA(hashes.SHA256()))
+
+    with pytest.raises(SignerCertificateRejected) as caught:
+        complete_external_signature(prepared.state, signature_value, timestamper=live_pki.timestamper(),
+                                    policy=live_pki.policy())
+
+    assert caught.value.reason == "revoked"
 
 
 def test_certificate_without_non_repudiation_rejected(sample, dev_pki):

@@ -30,6 +30,7 @@ from signing.stamp import (
     StampTextError,
     VisibleStamp,
     find_stamp_box,
+    reserved_field_specs,
     stamp_lines,
     stamp_size,
     stamp_style,
@@ -315,3 +316,21 @@ def test_rotated_page_rejected(sample, style):
     with pytest.raises(StampPlacementError) as caught:
         visible_field_spec(buffer.getvalue(), "Signature1", style)
     assert caught.value.reason == "rotated_page"
+
+
+@needs_poppler
+def test_reserved_fields_avoid_text_and_each_other(sample, style, tmp_path):
+    own = visible_field_spec(sample, "Signature1", style)
+    path = tmp_path / "sample.pdf"
+    path.write_bytes(sample)
+    words = word_boxes(path, LAST_PAGE, page_height(sample, LAST_PAGE))
+
+    specs = reserved_field_specs(sample, ["chair", "witness"], stamp_size(style), page=own.on_page,
+                                 occupied=[own.box])
+
+    assert [spec.sig_field_name for spec in specs] == ["chair", "witness"]
+    boxes = [own.box] + [spec.box for spec in specs]
+    for index, box in enumerate(boxes):
+        assert [word for word in words if intersects(word, box)] == []
+        assert not any(intersects(box, other) for other in boxes[index + 1:])
+    assert all(spec.on_page == LAST_PAGE for spec in specs)
