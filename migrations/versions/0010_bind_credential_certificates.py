@@ -1,7 +1,7 @@
 """Add the certificate binding of signing credentials: SHA-256, subject and how it was bound.
 
 Revision ID: 3f2c9a41d7be
-Revises: 6561a96c1e53
+Revises: 3f6c2a9d7e41
 Create Date: 2026-12-04 22:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3f2c9a41d7be'
-down_revision = '6561a96c1e53'
+down_revision = '3f6c2a9d7e41'
 branch_labels = None
 depends_on = None
 
