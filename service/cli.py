@@ -257,14 +257,52 @@ def reconcile_storage(discard: bool, min_age_minutes: int) -> None:
 
 
 @audit_cli.command("verify")
-def verify_audit() -> None:
-    """Check the hash chain of the audit log."""
-    from .audit import verify_chain
+@click.option("--no-checkpoints", is_flag=True,
+              help="Check only the hash chain in the database, without reading checkpoints from the store.")
+def verify_audit(no_checkpoints: bool) -> None:
+    """Check the audit log's hash chain and its checkpoints; exits 1 and names the first bad event."""
+    from storage import StorageError
 
-    broken = verify_chain()
-    if broken:
-        raise click.ClickException(f"audit chain broken at event ids {broken[:20]}")
-    click.echo("audit chain intact")
+    from .audit import check_chain
+    from .audit_checkpoints import check_checkpoints
+
+    chain = check_chain()
+    problems = list(chain.problems)
+    click.echo(f"checked {chain.events} events")
+    if not no_checkpoints:
+        try:
+            checkpoints = check_checkpoints(db.session)
+        except StorageError as error:
+            raise click.ClickException(f"cannot read the checkpoints: {error}") from None
+        problems += checkpoints.problems
+        click.echo(f"checked {checkpoints.checked} checkpoints, {checkpoints.timestamped} with a timestamp token"
+                   + (f" ({checkpoints.untrusted_timestamps} from a TSA outside the trust anchors)"
+                      if checkpoints.untrusted_timestamps else ""))
+    if not problems:
+        click.echo("audit log intact")
+        return
+    for problem in problems:
+        click.echo(f"BAD {problem.describe()}")
+    numbered = [problem for problem in problems if problem.sequence is not None]
+    if numbered:
+        first = min(numbered, key=lambda problem: problem.sequence)
+        click.echo(f"first bad event: {first.sequence}" + (f" (id {first.event_id})" if first.event_id else ""))
+    raise SystemExit(1)
+
+
+@audit_cli.command("checkpoint")
+@click.option("--sequence", type=click.IntRange(min=1), default=None,
+              help="Checkpoint this event instead of the newest one.")
+def checkpoint_audit(sequence: int | None) -> None:
+    """Write the audit log's head to the object store under object lock, timestamped when a TSA is set."""
+    from .audit_checkpoints import CheckpointError, write_checkpoint
+
+    try:
+        checkpoint = write_checkpoint(db.session, sequence)
+    except CheckpointError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"checkpoint of event {checkpoint.sequence} ({checkpoint.event_hash}) written to {checkpoint.key}"
+               f" version {checkpoint.version_id}" + (", timestamped" if checkpoint.timestamped else ""))
 
 
 def register_commands(app: Flask) -> None:
