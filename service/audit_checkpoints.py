@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session
 
 from storage import StorageError
 
-from .audit import Problem
+from .audit import ChainResult, Problem
 from .components import components
+from .extensions import db
 from .models import AuditEvent, as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -147,14 +148,18 @@ def _check_token(token_b64: str, checkpoint: dict) -> tuple[str | None, bool]:
     return None, status.get("trust_problem_indic") is None
 
 
-def check_checkpoints(session: Session) -> CheckpointResult:
+def check_checkpoints(session: Session, chain: ChainResult | None = None) -> CheckpointResult:
     """Compare every stored checkpoint with the event at its sequence number.
 
     A checkpoint whose event is missing means events were removed from the end;
     one whose hash differs means the events up to it were changed or rewritten.
-    Problems name the first event that can be wrong: the one after the last
-    checkpoint that still matches.
+    Such a problem names the first event that can be wrong: the first break
+    ``chain`` found after the last checkpoint that still matches, else the
+    event right after that checkpoint (or after the log's last event, when
+    events were removed).
     """
+    broken = sorted(problem.sequence for problem in chain.problems
+                    if problem.event_id is not None) if chain is not None else []
     result = CheckpointResult()
     store = components().store
     prefix = components().settings.audit_checkpoint_prefix
@@ -179,16 +184,21 @@ def check_checkpoints(session: Session) -> CheckpointResult:
                 result.untrusted_timestamps += 1
         entries.append((sequence, expected_hash, label))
 
-    good_up_to = 0
+    last_sequence = session.query(db.func.max(AuditEvent.sequence)).scalar() or 0
+    actual = {sequence: session.query(AuditEvent.event_hash).filter(AuditEvent.sequence == sequence).scalar()
+              for sequence in {entry[0] for entry in entries}}
+    matching = [sequence for sequence, expected_hash, _ in entries if actual[sequence] == expected_hash]
     for sequence, expected_hash, label in sorted(entries):
-        actual = session.query(AuditEvent.event_hash).filter(AuditEvent.sequence == sequence).scalar()
-        if actual == expected_hash:
-            good_up_to = max(good_up_to, sequence)
+        if actual[sequence] == expected_hash:
             continue
-        first = good_up_to + 1
-        if actual is None:
+        # Only a checkpoint of an earlier event vouches for the events before this one.
+        good_up_to = max((number for number in matching if number < sequence), default=0)
+        if actual[sequence] is None:
+            first = max(good_up_to, last_sequence) + 1
             reason = f"{label} names event {sequence}, which the log no longer has: events were removed"
         else:
-            reason = f"{label} names event {sequence} with another hash: events {first} to {sequence} were changed"
+            first = next((number for number in broken if good_up_to < number <= sequence), good_up_to + 1)
+            reason = (f"{label} names event {sequence} with another hash: "
+                      f"events {good_up_to + 1} to {sequence} were changed")
         result.problems.append(Problem(first, None, reason))
     return result

@@ -271,7 +271,7 @@ def verify_audit(no_checkpoints: bool) -> None:
     click.echo(f"checked {chain.events} events")
     if not no_checkpoints:
         try:
-            checkpoints = check_checkpoints(db.session)
+            checkpoints = check_checkpoints(db.session, chain)
         except StorageError as error:
             raise click.ClickException(f"cannot read the checkpoints: {error}") from None
         problems += checkpoints.problems
