@@ -185,7 +185,11 @@ def add_external_credential(username: str, certificate_path: Path) -> None:
 
 @storage_cli.command("init")
 def init_storage() -> None:
-    """Create the bucket with versioning and object lock if it does not exist."""
+    """Create the bucket with versioning and object lock if it does not exist, and check encryption.
+
+    With DOLIL_S3_SSE (the default) a probe object checks that the store applies
+    server-side encryption; a store that does not makes this command fail.
+    """
     from storage import StorageError
 
     from .components import components
@@ -196,7 +200,8 @@ def init_storage() -> None:
         store.check()
     except StorageError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"bucket {store.bucket} is ready")
+    click.echo(f"bucket {store.bucket} is ready; server-side encryption "
+               + ("(SSE-S3, AES256) is on" if store.sse else "is off (DOLIL_S3_SSE=0)"))
 
 
 @fixity_cli.command("check")
