@@ -65,6 +65,9 @@ class Settings:
     audit_checkpoint_every: int = 1000
     audit_checkpoint_prefix: str = "audit/checkpoints/"
 
+    # Source-Organization of exported BagIt packages.
+    organization: str = "Office of the Controller of Certifying Authorities (CCA), Bangladesh"
+
     # Uploads are held in memory while they are checked, so the limit also
     # bounds the memory one request can take.
     max_upload_bytes: int = 50 * 1024 * 1024

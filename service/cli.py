@@ -19,6 +19,7 @@ credentials_cli = AppGroup("credentials", help="Register signing credentials.")
 storage_cli = AppGroup("storage", help="Prepare the object store.")
 audit_cli = AppGroup("audit", help="Check the audit log.")
 fixity_cli = AppGroup("fixity", help="Audit the stored bytes against their recorded SHA-256.")
+export_cli = AppGroup("export", help="Export documents as BagIt packages.")
 
 
 def _user_or_fail(username: str) -> User:
@@ -310,6 +311,30 @@ def checkpoint_audit(sequence: int | None) -> None:
                f" version {checkpoint.version_id}" + (", timestamped" if checkpoint.timestamped else ""))
 
 
+@export_cli.command("document")
+@click.argument("document_id")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_document(document_id: str, directory: Path) -> None:
+    """Write a document's revisions, validation reports and audit events as a BagIt bag in DIRECTORY.
+
+    DIRECTORY must not exist yet; its parent must.
+    """
+    from storage import StorageError
+
+    from .export import export_bag
+    from .problems import ApiProblem
+
+    if directory.exists():
+        raise click.ClickException(f"{directory} exists already; name a new directory")
+    try:
+        bag = export_bag(document_id, None, directory, via="cli")
+    except ApiProblem as problem:
+        raise click.ClickException(f"{problem.code}: document {document_id}") from None
+    except (StorageError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"exported document {document_id} to {bag.path} (Payload-Oxum {bag.payload_oxum})")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (users_cli, tokens_cli, credentials_cli, storage_cli, audit_cli, fixity_cli):
+    for group in (users_cli, tokens_cli, credentials_cli, storage_cli, audit_cli, fixity_cli, export_cli):
         app.cli.add_command(group)

@@ -24,6 +24,7 @@ ENDPOINTS = [
     ("PUT", f"/api/v1/documents/{DOCUMENT_ID}/legal-hold", "document:legal-hold"),
     ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures/prepare", "document:sign"),
     ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures/complete", "document:sign"),
+    ("GET", f"/api/v1/documents/{DOCUMENT_ID}/export", "document:export"),
 ]
 
 
