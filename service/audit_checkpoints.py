@@ -1,10 +1,11 @@
 """Checkpoints of the audit log: its head, written to the object store under object lock.
 
 A checkpoint names one event by sequence number and hash. It is stored as a
-new object version under the configured prefix with the archive's retention,
-so nobody can change or remove it before the retention ends, and, when a
-time-stamping authority is configured, it carries an RFC 3161 token over the
-SHA-256 of its canonical JSON. Whoever rewrites the database's chain from the
+new object version under the configured prefix with the archive's retention.
+Under COMPLIANCE retention the store rejects every change or deletion until the
+retention ends (GOVERNANCE lets a user with the bypass permission delete it).
+When a time-stamping authority is configured, the checkpoint also carries an
+RFC 3161 token over the SHA-256 of its canonical JSON. Whoever rewrites the database's chain from the
 start, with every link intact, still cannot make it match the checkpoints.
 
 Object content::
@@ -91,7 +92,7 @@ def write_checkpoint(session: Session, sequence: int | None = None) -> Checkpoin
         try:
             token = asyncio.run(parts.timestamper.async_timestamp(digest, "sha256"))
         except Exception as error:  # pyHanko raises IOError, TimestampRequestError and aiohttp errors
-            raise CheckpointError(f"the time-stamping authority did not answer with a token: {error}") from error
+            raise CheckpointError(f"the time-stamping authority returned no timestamp token: {error}") from error
 
     body = json.dumps({
         "checkpoint": checkpoint,
@@ -105,7 +106,7 @@ def write_checkpoint(session: Session, sequence: int | None = None) -> Checkpoin
                            retention_days=_retention_days())
         store.commit_retention(stored)
     except StorageError as error:
-        raise CheckpointError(f"the object store refused the checkpoint: {error}") from error
+        raise CheckpointError(f"the object store rejected the checkpoint: {error}") from error
     log.info("audit checkpoint written: sequence=%d hash=%s key=%s version=%s timestamped=%s",
              row.sequence, row.event_hash, key, stored.version_id, token is not None)
     return Checkpoint(key, stored.version_id, row.sequence, row.event_hash, token is not None)
@@ -151,8 +152,8 @@ def _check_token(token_b64: str, checkpoint: dict) -> tuple[str | None, bool]:
 def check_checkpoints(session: Session, chain: ChainResult | None = None) -> CheckpointResult:
     """Compare every stored checkpoint with the event at its sequence number.
 
-    A checkpoint whose event is missing means events were removed from the end;
-    one whose hash differs means the events up to it were changed or rewritten.
+    A checkpoint whose event is missing means events were removed from the end.
+    A checkpoint whose hash differs means the events up to it were changed or rewritten.
     Such a problem names the first event that can be wrong: the first break
     ``chain`` found after the last checkpoint that still matches, else the
     event right after that checkpoint (or after the log's last event, when

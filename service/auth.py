@@ -30,7 +30,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "verification:create": frozenset({"auditor"}),
     "document:legal-hold": frozenset({"auditor", "admin"}),
     "audit:read": frozenset({"auditor", "admin"}),
-    # The export holds the document's audit events, so it is for those who read the log.
+    # The export contains the document's audit events, so it is for those who read the log.
     "document:export": frozenset({"auditor", "admin"}),
 }
 

@@ -1,6 +1,6 @@
 """Export of one document as a BagIt package (RFC 8493) for preservation elsewhere.
 
-The bag's payload holds every stored revision's PDF exactly as read back from
+The bag's payload contains every stored revision's PDF exactly as read back from
 the store (after checking it against the recorded SHA-256), the document's
 metadata, the stored validation reports and the document's audit events with
 their hashes. Manifests use SHA-256. bag-info.txt names the source

@@ -165,7 +165,7 @@ class ObjectStore:
     ``object_lock=False, versioning=False`` creates a bucket where a second PUT under a
     key replaces the bytes in place; only tests that tamper with stored bytes use it.
 
-    With ``sse`` every upload asks for server-side encryption with keys the store
+    With ``sse`` every upload requests server-side encryption with keys the store
     manages (SSE-S3, AES256), and an upload the store does not report as encrypted
     is deleted again and raises StorageUnavailable. SeaweedFS 4.48 encrypts such
     objects at rest and reports AES256 on PUT and HEAD.
@@ -229,7 +229,7 @@ class ObjectStore:
                 result = self.client.put_object(self.bucket, key, io.BytesIO(data), len(data), sse=SseS3())
             except S3Error as exc:
                 raise StorageUnavailable(
-                    f"the store refused server-side encryption ({SSE_HEADER}: {SSE_ALGORITHM}): "
+                    f"the store rejected server-side encryption ({SSE_HEADER}: {SSE_ALGORITHM}): "
                     f"{exc.code}: {exc.message}; set DOLIL_S3_SSE=0 to store objects unencrypted",
                     code=exc.code,
                 ) from exc

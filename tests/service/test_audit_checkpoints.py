@@ -70,11 +70,13 @@ def test_checkpoint_command_writes_timestamped_locked_object(timestamped_app):
     result = timestamped_app.test_cli_runner().invoke(args=["audit", "checkpoint"])
 
     assert result.exit_code == 0, result.output
-    assert "checkpoint of event 3" in result.output and "timestamped" in result.output
+    assert "checkpoint of event 3" in result.output
+    assert "timestamped" in result.output
     store = components().store
     (version,) = store.all_versions(components().settings.audit_checkpoint_prefix)
     retention = store.retention_of(version.key, version.version_id)
-    assert retention is not None and retention.mode == "GOVERNANCE"
+    assert retention is not None
+    assert retention.mode == "GOVERNANCE"
     (stored,) = _checkpoint_objects()
     head = db.session.query(AuditEvent).filter_by(sequence=3).one()
     assert stored["checkpoint"]["sequence"] == 3
@@ -102,7 +104,8 @@ def test_token_of_another_checkpoint_is_caught(timestamped_app):
     result = _verify(timestamped_app)
 
     assert result.exit_code == 1
-    assert "forged.json" in result.output and "timestamp token does not match" in result.output
+    assert "forged.json" in result.output
+    assert "timestamp token does not match" in result.output
 
 
 def test_damaged_token_is_caught(timestamped_app):
@@ -131,7 +134,8 @@ def test_checkpoints_are_written_every_n_events(checkpointed):
         assert item["timestamp_token"] is None
     result = _verify(checkpointed)
     assert result.exit_code == 0, result.output
-    assert "checked 7 events" in result.output and "checked 2 checkpoints" in result.output
+    assert "checked 7 events" in result.output
+    assert "checked 2 checkpoints" in result.output
 
 
 def test_altered_event_is_named(checkpointed):

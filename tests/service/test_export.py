@@ -49,7 +49,8 @@ def _check_bag(bag_dir: Path, document_id: str) -> bagit.Bag:
     events = json.loads((bag_dir / "data" / "audit-events.json").read_text(encoding="utf-8"))["events"]
     assert [event["action"] for event in events][:3] == ["document.upload", "document.sign", "document.verify"]
     document = json.loads((bag_dir / "data" / "document.json").read_text(encoding="utf-8"))
-    assert document["id"] == document_id and document["current_revision"] == 2
+    assert document["id"] == document_id
+    assert document["current_revision"] == 2
     return bag
 
 
@@ -98,7 +99,8 @@ def test_cli_export_is_a_valid_bag(app, signed_document, tmp_path):
     assert result.exit_code == 0, result.output
     _check_bag(target, signed_document)
     event = db.session.query(AuditEvent).filter_by(action="document.export").one()
-    assert event.actor_id is None and event.details["via"] == "cli"
+    assert event.actor_id is None
+    assert event.details["via"] == "cli"
 
 
 def test_cli_export_refuses_existing_directory_and_unknown_document(app, tokens, tmp_path):
@@ -110,8 +112,10 @@ def test_cli_export_refuses_existing_directory_and_unknown_document(app, tokens,
     unknown = runner.invoke(args=["export", "document", "00000000-0000-4000-8000-000000000000",
                                   str(tmp_path / "new")])
 
-    assert taken.exit_code == 1 and "exists already" in taken.output
-    assert unknown.exit_code == 1 and "document_not_found" in unknown.output
+    assert taken.exit_code == 1
+    assert "exists already" in taken.output
+    assert unknown.exit_code == 1
+    assert "document_not_found" in unknown.output
     assert not (tmp_path / "new").exists()
 
 
@@ -130,7 +134,8 @@ def test_export_of_changed_bytes_is_refused(unlocked_app, tokens, tmp_path):
 
     assert response.status_code == 500
     assert response.get_json()["code"] == "fixity_mismatch"
-    assert result.exit_code == 1 and "fixity_mismatch" in result.output
+    assert result.exit_code == 1
+    assert "fixity_mismatch" in result.output
     assert not (tmp_path / "bag").exists()
     assert db.session.query(AuditEvent).filter_by(action="document.export").count() == 0
     fixity = db.session.query(AuditEvent).filter_by(document_id=document_id, action="document.fixity").all()
