@@ -56,10 +56,14 @@ def checkpointed(make_app):
 @pytest.fixture
 def timestamped_app(make_app, live_pki, dev_pki, tmp_path):
     """An application whose checkpoints are timestamped by the test PKI's TSA, which it trusts."""
-    trust = tmp_path / "trust"
+    trust, intermediates = tmp_path / "trust", tmp_path / "intermediates"
     shutil.copytree(dev_pki.trust_dir, trust)
+    shutil.copytree(dev_pki.intermediates_dir, intermediates)
     (trust / "live-root.der").write_bytes(live_pki.root.dump())
-    app = make_app(tsa_url=live_pki.tsa_url, trust_anchors_dir=trust, audit_checkpoint_every=0)
+    for number, certificate in enumerate(live_pki.intermediates):
+        (intermediates / f"live-{number}.der").write_bytes(certificate.dump())
+    app = make_app(tsa_url=live_pki.tsa_url, trust_anchors_dir=trust, intermediates_dir=intermediates,
+                   audit_checkpoint_every=0)
     with app.app_context():
         yield app
 
@@ -86,6 +90,7 @@ def test_checkpoint_command_writes_timestamped_locked_object(timestamped_app):
     verified = _verify(timestamped_app)
     assert verified.exit_code == 0, verified.output
     assert "checked 1 checkpoints, 1 with a timestamp token" in verified.output
+    assert "outside the trust anchors" not in verified.output
     assert "audit log intact" in verified.output
 
 
@@ -220,3 +225,15 @@ def test_checkpoint_of_empty_log_is_refused(app):
 
     assert result.exit_code == 1
     assert "the audit log is empty" in result.output
+
+
+def test_untrusted_tsa_is_reported(make_app, live_pki):
+    app = make_app(tsa_url=live_pki.tsa_url, audit_checkpoint_every=0)
+    with app.app_context():
+        _append(1)
+        write_checkpoint(db.session)
+
+        result = _verify(app)
+
+    assert result.exit_code == 0, result.output
+    assert "(1 from a TSA outside the trust anchors)" in result.output
