@@ -9,7 +9,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from .auth import issue_token
+from .audit import record_event
+from .auth import hash_token, issue_token
 from .extensions import db
 from .models import ROLES, ApiToken, SigningCredential, User, utcnow
 
@@ -41,6 +42,7 @@ def create_user(username: str, role: str, display_name: str, designation: str | 
         raise click.ClickException(f"user {username!r} already exists")
     db.session.add(User(username=username, role=role, display_name=display_name or username,
                         designation=designation, office=office))
+    record_event("user.create", "success", details={"username": username, "role": role, "via": "cli"})
     db.session.commit()
     click.echo(f"created user {username} with role {role}")
 
@@ -74,6 +76,9 @@ def create_token(username: str, label: str) -> None:
     """Issue an API token and print it once; only its hash is stored."""
     user = _user_or_fail(username)
     token = issue_token(user, label=label)
+    token_id = db.session.execute(db.select(ApiToken.id).where(ApiToken.token_hash == hash_token(token))).scalar_one()
+    record_event("token.issue", "success", actor=user,
+                 details={"token_id": token_id, "label": label, "via": "cli"})
     db.session.commit()
     click.echo(token)
 
@@ -97,6 +102,8 @@ def revoke_token(token_id: int) -> None:
         raise click.ClickException(f"token {token_id} not found")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        record_event("token.revoke", "success", actor=token.user,
+                     details={"token_id": token.id, "label": token.label, "via": "cli"})
         db.session.commit()
     click.echo(f"token {token_id} of {token.user.username} is revoked")
 
