@@ -237,3 +237,19 @@ def test_untrusted_tsa_is_reported(make_app, live_pki):
 
     assert result.exit_code == 0, result.output
     assert "(1 from a TSA outside the trust anchors)" in result.output
+
+
+def test_failed_automatic_checkpoint_keeps_event(make_app, unused_port, caplog):
+    from storage import ObjectStore, make_client
+
+    app = make_app(audit_checkpoint_every=1)
+    with app.app_context():
+        parts = app.extensions["dolil"]
+        parts.__dict__["store"] = ObjectStore(make_client(f"127.0.0.1:{unused_port}", "key", "secret"),
+                                              parts.store.bucket)
+
+        record_event("test.event", "success")
+        db.session.commit()
+
+        assert db.session.query(AuditEvent).count() == 1
+    assert "audit checkpoint at sequence 1 not written" in caplog.text
