@@ -56,6 +56,17 @@ class Settings:
     # Periods per document kind; unset kinds use retention_days.
     retention_days_minutes: int | None = None
     retention_days_evidence: int | None = None
+    # Server-side encryption of stored objects with keys the store manages
+    # (SSE-S3, x-amz-server-side-encryption: AES256).
+    s3_sse: bool = True
+
+    # The audit log's head is written to the object store every this many
+    # events (0: only by 'flask audit checkpoint'), under this key prefix.
+    audit_checkpoint_every: int = 1000
+    audit_checkpoint_prefix: str = "audit/checkpoints/"
+
+    # Source-Organization of exported BagIt packages.
+    organization: str = "Office of the Controller of Certifying Authorities (CCA), Bangladesh"
 
     # Uploads are held in memory while they are checked, so the limit also
     # bounds the memory one request can take.
@@ -116,6 +127,11 @@ class Settings:
                 raise ConfigurationError("DOLIL_" + name.upper(), "must be a positive number of days")
         if self.ltv_renewal_margin_days < 0:
             raise ConfigurationError("DOLIL_LTV_RENEWAL_MARGIN_DAYS", "must be a number of days, 0 or more")
+        if self.audit_checkpoint_every < 0:
+            raise ConfigurationError("DOLIL_AUDIT_CHECKPOINT_EVERY", "must be 0 (off) or a positive number of events")
+        if not self.audit_checkpoint_prefix.endswith("/") or self.audit_checkpoint_prefix.startswith(("/", "documents/")):
+            raise ConfigurationError("DOLIL_AUDIT_CHECKPOINT_PREFIX",
+                                     "must end with '/' and lie outside 'documents/', e.g. 'audit/checkpoints/'")
         if self.validation_policy is not None and not Path(self.validation_policy).is_file():
             raise ConfigurationError(
                 "DOLIL_VALIDATION_POLICY", f"{self.validation_policy!r} is not a readable policy file"

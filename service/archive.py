@@ -244,7 +244,7 @@ def upload_document(user: User, data: bytes, fields: DocumentFields,
     return document, False
 
 
-def _read_revision(document: Document, revision: Revision, user: User | None) -> tuple[bytes, str]:
+def read_revision(document: Document, revision: Revision, user: User | None) -> tuple[bytes, str]:
     """Read exactly the recorded version of a revision and return its bytes and SHA-256."""
     try:
         data = components().store.get(revision.object_key, revision.version_id)
@@ -260,7 +260,7 @@ def _read_revision(document: Document, revision: Revision, user: User | None) ->
     return data, sha256_hex(data)
 
 
-def _record_fixity_failure(document: Document, revision: Revision, actual: str, user: User | None) -> Verification:
+def record_fixity_failure(document: Document, revision: Revision, actual: str, user: User | None) -> Verification:
     log.error(
         "fixity mismatch: document=%s revision=%d key=%s version=%s expected=%s actual=%s",
         document.id, revision.number, revision.object_key, revision.version_id, revision.sha256, actual,
@@ -317,9 +317,9 @@ def retrieve_content(document_id: str, user: User) -> RetrievedContent:
     """
     document = get_document(document_id)
     revision = document.current_revision
-    data, digest = _read_revision(document, revision, user)
+    data, digest = read_revision(document, revision, user)
     if digest != revision.sha256:
-        _record_fixity_failure(document, revision, digest, user)
+        record_fixity_failure(document, revision, digest, user)
         raise ApiProblem("fixity_mismatch", revision=revision.number)
 
     report, computed = _validate(data, digest, fresh=False)
@@ -339,9 +339,9 @@ def verify_document(document_id: str, user: User) -> VerificationResult:
     """
     document = get_document(document_id)
     revision = document.current_revision
-    data, digest = _read_revision(document, revision, user)
+    data, digest = read_revision(document, revision, user)
     if digest != revision.sha256:
-        verification = _record_fixity_failure(document, revision, digest, user)
+        verification = record_fixity_failure(document, revision, digest, user)
         return VerificationResult(document, revision, digest, False, None, verification)
 
     report, _ = _validate(data, digest, fresh=True)
@@ -416,9 +416,9 @@ def signature_stamp(user: User, placement: StampPlacement) -> VisibleStamp:
 def read_current_revision(document: Document, user: User) -> tuple[Revision, bytes]:
     """Read the current revision's bytes after checking their fixity; a mismatch is recorded and raised."""
     revision = document.current_revision
-    data, digest = _read_revision(document, revision, user)
+    data, digest = read_revision(document, revision, user)
     if digest != revision.sha256:
-        _record_fixity_failure(document, revision, digest, user)
+        record_fixity_failure(document, revision, digest, user)
         raise ApiProblem("fixity_mismatch", revision=revision.number)
     return revision, data
 
@@ -466,7 +466,7 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
     # visible stamp added after a certification that does not permit it.
     earlier = {entry.field_name: entry.indication for entry in report.signatures[:-1]}
     if any(indication != "TOTAL_PASSED" for indication in earlier.values()):
-        previous_data, previous_digest = _read_revision(document, revision, None)
+        previous_data, previous_digest = read_revision(document, revision, None)
         previous, _ = _validate(previous_data, previous_digest, fresh=False)
         for entry in previous.signatures:
             if entry.indication == "TOTAL_PASSED" and earlier.get(entry.field_name) != "TOTAL_PASSED":

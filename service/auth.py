@@ -6,13 +6,14 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from flask import g, request
 
 from .audit import record_event
 from .extensions import db
-from .models import ApiToken, User, utcnow
+from .models import ApiToken, User, as_utc, utcnow
 from .problems import ApiProblem
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -30,6 +31,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "document:legal-hold": frozenset({"auditor", "admin"}),
     "audit:read": frozenset({"auditor", "admin"}),
     "document:validation-data": frozenset({"auditor", "admin"}),
+    # The export contains the document's audit events, so it is for those who read the log.
+    "document:export": frozenset({"auditor", "admin"}),
 }
 
 
@@ -47,21 +50,53 @@ def issue_token(user: User, label: str = "") -> str:
     return token
 
 
+# A token's use is audited on its first request and then at most once per
+# this interval, so that reads do not each append an event.
+TOKEN_USE_AUDIT_INTERVAL = timedelta(hours=1)
+
+
+def _refuse(reason: str, api_token: ApiToken | None = None) -> ApiProblem:
+    """Audit a failed authentication and return the 401 problem to raise."""
+    details = {"reason": reason, "method": request.method, "path": request.path}
+    if api_token is not None:
+        details["token_id"] = api_token.id
+    record_event("authentication.failed", "failure", actor=api_token.user if api_token is not None else None,
+                 details=details)
+    db.session.commit()
+    if reason == "missing":
+        return ApiProblem("unauthorized", headers={"WWW-Authenticate": 'Bearer realm="dolil"'})
+    return ApiProblem("unauthorized", headers={"WWW-Authenticate": 'Bearer realm="dolil", error="invalid_token"'})
+
+
 def authenticate() -> User:
-    """Return the user of the request's bearer token or raise a 401 problem."""
+    """Return the user of the request's bearer token or raise a 401 problem.
+
+    Refusals are audited, and so is the token's use: on its first request and
+    then once per TOKEN_USE_AUDIT_INTERVAL.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiProblem("unauthorized", headers={"WWW-Authenticate": 'Bearer realm="dolil"'})
+        raise _refuse("missing")
 
     api_token = db.session.execute(
         db.select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))
     ).scalar_one_or_none()
-    if api_token is None or api_token.revoked_at is not None or not api_token.user.active:
-        raise ApiProblem(
-            "unauthorized", headers={"WWW-Authenticate": 'Bearer realm="dolil", error="invalid_token"'}
-        )
-    api_token.last_used_at = utcnow()
+    if api_token is None:
+        raise _refuse("unknown")
+    if api_token.revoked_at is not None:
+        raise _refuse("revoked", api_token)
+    if not api_token.user.active:
+        raise _refuse("inactive_user", api_token)
+    now = utcnow()
+    if api_token.last_used_at is None or as_utc(api_token.last_used_at) <= now - TOKEN_USE_AUDIT_INTERVAL:
+        api_token.last_used_at = now
+        record_event("authentication.token_used", "success", actor=api_token.user,
+                     details={"token_id": api_token.id, "label": api_token.label,
+                              "method": request.method, "path": request.path})
+        db.session.commit()
+    else:
+        api_token.last_used_at = now
     return api_token.user
 
 

@@ -9,7 +9,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from .auth import issue_token
+from .audit import record_event
+from .auth import hash_token, issue_token
 from .extensions import db
 from .models import ROLES, ApiToken, SigningCredential, User, utcnow
 
@@ -20,6 +21,7 @@ storage_cli = AppGroup("storage", help="Prepare the object store.")
 audit_cli = AppGroup("audit", help="Check the audit log.")
 fixity_cli = AppGroup("fixity", help="Audit the stored bytes against their recorded SHA-256.")
 ltv_cli = AppGroup("ltv", help="Keep signatures verifiable in the long term (PAdES B-LTA).")
+export_cli = AppGroup("export", help="Export documents as BagIt packages.")
 
 
 def _user_or_fail(username: str) -> User:
@@ -41,6 +43,7 @@ def create_user(username: str, role: str, display_name: str, designation: str | 
         raise click.ClickException(f"user {username!r} already exists")
     db.session.add(User(username=username, role=role, display_name=display_name or username,
                         designation=designation, office=office))
+    record_event("user.create", "success", details={"username": username, "role": role, "via": "cli"})
     db.session.commit()
     click.echo(f"created user {username} with role {role}")
 
@@ -74,6 +77,9 @@ def create_token(username: str, label: str) -> None:
     """Issue an API token and print it once; only its hash is stored."""
     user = _user_or_fail(username)
     token = issue_token(user, label=label)
+    token_id = db.session.execute(db.select(ApiToken.id).where(ApiToken.token_hash == hash_token(token))).scalar_one()
+    record_event("token.issue", "success", actor=user,
+                 details={"token_id": token_id, "label": label, "via": "cli"})
     db.session.commit()
     click.echo(token)
 
@@ -97,6 +103,8 @@ def revoke_token(token_id: int) -> None:
         raise click.ClickException(f"token {token_id} not found")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        record_event("token.revoke", "success", actor=token.user,
+                     details={"token_id": token.id, "label": token.label, "via": "cli"})
         db.session.commit()
     click.echo(f"token {token_id} of {token.user.username} is revoked")
 
@@ -202,7 +210,11 @@ def add_external_credential(username: str, certificate_path: Path, confirm_holde
 
 @storage_cli.command("init")
 def init_storage() -> None:
-    """Create the bucket with versioning and object lock if it does not exist."""
+    """Create the bucket with versioning and object lock if it does not exist, and check encryption.
+
+    With DOLIL_S3_SSE (the default) a probe object checks that the store applies
+    server-side encryption; a store that does not makes this command fail.
+    """
     from storage import StorageError
 
     from .components import components
@@ -213,7 +225,8 @@ def init_storage() -> None:
         store.check()
     except StorageError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"bucket {store.bucket} is ready")
+    click.echo(f"bucket {store.bucket} is ready; server-side encryption "
+               + ("(SSE-S3, AES256) is on" if store.sse else "is off (DOLIL_S3_SSE=0)"))
 
 
 @fixity_cli.command("check")
@@ -322,16 +335,78 @@ def ltv_renew(margin_days: int | None, dry_run: bool, limit: int | None, restart
 
 
 @audit_cli.command("verify")
-def verify_audit() -> None:
-    """Check the hash chain of the audit log."""
-    from .audit import verify_chain
+@click.option("--no-checkpoints", is_flag=True,
+              help="Check only the hash chain in the database, without reading checkpoints from the store.")
+def verify_audit(no_checkpoints: bool) -> None:
+    """Check the audit log's hash chain and its checkpoints; exits 1 and names the first bad event."""
+    from storage import StorageError
 
-    broken = verify_chain()
-    if broken:
-        raise click.ClickException(f"audit chain broken at event ids {broken[:20]}")
-    click.echo("audit chain intact")
+    from .audit import check_chain
+    from .audit_checkpoints import check_checkpoints
+
+    chain = check_chain()
+    problems = list(chain.problems)
+    click.echo(f"checked {chain.events} events")
+    if not no_checkpoints:
+        try:
+            checkpoints = check_checkpoints(db.session, chain)
+        except StorageError as error:
+            raise click.ClickException(f"cannot read the checkpoints: {error}") from None
+        problems += checkpoints.problems
+        click.echo(f"checked {checkpoints.checked} checkpoints, {checkpoints.timestamped} with a timestamp token"
+                   + (f" ({checkpoints.untrusted_timestamps} from a TSA outside the trust anchors)"
+                      if checkpoints.untrusted_timestamps else ""))
+    if not problems:
+        click.echo("audit log intact")
+        return
+    for problem in problems:
+        click.echo(f"BAD {problem.describe()}")
+    numbered = [problem for problem in problems if problem.sequence is not None]
+    if numbered:
+        first = min(numbered, key=lambda problem: problem.sequence)
+        click.echo(f"first bad event: {first.sequence}" + (f" (id {first.event_id})" if first.event_id else ""))
+    raise SystemExit(1)
+
+
+@audit_cli.command("checkpoint")
+@click.option("--sequence", type=click.IntRange(min=1), default=None,
+              help="Checkpoint this event instead of the newest one.")
+def checkpoint_audit(sequence: int | None) -> None:
+    """Write the audit log's head to the object store under object lock, timestamped when a TSA is set."""
+    from .audit_checkpoints import CheckpointError, write_checkpoint
+
+    try:
+        checkpoint = write_checkpoint(db.session, sequence)
+    except CheckpointError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"checkpoint of event {checkpoint.sequence} ({checkpoint.event_hash}) written to {checkpoint.key}"
+               f" version {checkpoint.version_id}" + (", timestamped" if checkpoint.timestamped else ""))
+
+
+@export_cli.command("document")
+@click.argument("document_id")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_document(document_id: str, directory: Path) -> None:
+    """Write a document's revisions, validation reports and audit events as a BagIt bag in DIRECTORY.
+
+    DIRECTORY must not exist yet; its parent must.
+    """
+    from storage import StorageError
+
+    from .export import export_bag
+    from .problems import ApiProblem
+
+    if directory.exists():
+        raise click.ClickException(f"{directory} exists already; name a new directory")
+    try:
+        bag = export_bag(document_id, None, directory, via="cli")
+    except ApiProblem as problem:
+        raise click.ClickException(f"{problem.code}: document {document_id}") from None
+    except (StorageError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"exported document {document_id} to {bag.path} (Payload-Oxum {bag.payload_oxum})")
 
 
 def register_commands(app: Flask) -> None:
-    for group in (users_cli, tokens_cli, credentials_cli, storage_cli, audit_cli, fixity_cli, ltv_cli):
+    for group in (users_cli, tokens_cli, credentials_cli, storage_cli, audit_cli, fixity_cli, ltv_cli, export_cli):
         app.cli.add_command(group)

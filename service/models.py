@@ -267,11 +267,17 @@ class JobCursor(db.Model):
 
 
 class AuditEvent(db.Model):
-    """An append-only audit record, chained to its predecessor by SHA-256."""
+    """An append-only audit record, chained to its predecessor by SHA-256.
+
+    ``sequence`` numbers the events 1, 2, 3... without gaps, in chain order;
+    checkpoints name events by it.
+    """
 
     __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("sequence", name="uq_audit_events_sequence"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(64))
@@ -304,3 +310,17 @@ class ValidationData(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     revision: Mapped[Revision] = relationship()
+
+
+class AuditChainHead(db.Model):
+    """The one row that names the last audit event; appenders lock it in turn.
+
+    Its ``sequence`` and ``event_hash`` are those of the newest event, or 0 and
+    the genesis hash while the log is empty.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    event_hash: Mapped[str] = mapped_column(String(64))

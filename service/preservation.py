@@ -147,6 +147,8 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
             continue
         result.discarded.append(orphan)
         record_event("storage.orphan_discarded", "success", details={"key": orphan.key, "version_id": orphan.version_id})
+        # Commit at once: an open audit append makes every other appender wait.
+        db.session.commit()
 
     result.missing = [revision for identity, revision in known.items() if identity not in seen]
     for revision in result.missing:

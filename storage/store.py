@@ -22,6 +22,7 @@ from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE
 from minio.retention import Retention
+from minio.sse import SseS3
 from minio.versioningconfig import VersioningConfig
 from minio.xml import marshal
 
@@ -45,6 +46,11 @@ _NO_LOCK_CONFIG_CODES = frozenset(
 _DOCUMENT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}\Z")
 _SUFFIX_PATTERN = re.compile(r"[A-Za-z0-9]{1,16}\Z")
 _SHA256_HEX_PATTERN = re.compile(r"[0-9a-fA-F]{64}\Z")
+
+SSE_HEADER = "x-amz-server-side-encryption"
+SSE_ALGORITHM = "AES256"
+# The object ``ensure_bucket`` writes and deletes to check that the store encrypts.
+_SSE_PROBE_PREFIX = "dolil-probe/sse-"
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,11 @@ class ObjectStore:
     ``object_lock=False`` creates a plain bucket with versioning enabled.
     ``object_lock=False, versioning=False`` creates a bucket where a second PUT under a
     key replaces the bytes in place; only tests that tamper with stored bytes use it.
+
+    With ``sse`` every upload requests server-side encryption with keys the store
+    manages (SSE-S3, AES256), and an upload the store does not report as encrypted
+    is deleted again and raises StorageUnavailable. SeaweedFS 4.48 encrypts such
+    objects at rest and reports AES256 on PUT and HEAD.
     """
 
     def __init__(
@@ -168,6 +179,7 @@ class ObjectStore:
         object_lock: bool = True,
         retention: RetentionPolicy | None = None,
         versioning: bool = True,
+        sse: bool = False,
     ) -> None:
         if retention is not None and not object_lock:
             raise ValueError("a retention policy requires object_lock=True")
@@ -178,12 +190,15 @@ class ObjectStore:
         self.object_lock = object_lock
         self.retention = retention
         self.versioning = versioning
+        self.sse = sse
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist, then check it as ``check`` does.
 
         Calling it again is harmless. An existing bucket without object lock is not
-        changed: ``check`` then raises StorageUnavailable.
+        changed: ``check`` then raises StorageUnavailable. With ``sse``, a small
+        probe object is written and deleted, so that a store without server-side
+        encryption is found here rather than at the first upload.
         """
         with translated_errors(bucket=self.bucket):
             try:
@@ -198,6 +213,35 @@ class ObjectStore:
             if self.versioning and not self.object_lock:
                 self.client.set_bucket_versioning(self.bucket, VersioningConfig(ENABLED))
         self.check()
+        if self.sse:
+            self.check_encryption()
+
+    def check_encryption(self) -> None:
+        """Raise StorageUnavailable unless the store accepts and reports SSE-S3.
+
+        Writes a probe object without retention, reads its encryption back with a
+        HEAD request and deletes it.
+        """
+        key = f"{_SSE_PROBE_PREFIX}{uuid.uuid4().hex}"
+        data = b"server-side encryption probe"
+        with translated_errors(bucket=self.bucket, key=key):
+            try:
+                result = self.client.put_object(self.bucket, key, io.BytesIO(data), len(data), sse=SseS3())
+            except S3Error as exc:
+                raise StorageUnavailable(
+                    f"the store rejected server-side encryption ({SSE_HEADER}: {SSE_ALGORITHM}): "
+                    f"{exc.code}: {exc.message}; set DOLIL_S3_SSE=0 to store objects unencrypted",
+                    code=exc.code,
+                ) from exc
+            try:
+                reported = self.client.stat_object(self.bucket, key, version_id=result.version_id).metadata.get(SSE_HEADER)
+            finally:
+                self.client.remove_object(self.bucket, key, version_id=result.version_id)
+        if reported != SSE_ALGORITHM:
+            raise StorageUnavailable(
+                f"the store accepted but did not apply server-side encryption ({SSE_HEADER} is "
+                f"{reported!r} on HEAD); set DOLIL_S3_SSE=0 to store objects unencrypted"
+            )
 
     def check(self) -> None:
         """Raise StorageUnavailable unless the bucket exists and is configured as expected.
@@ -272,6 +316,7 @@ class ObjectStore:
                 # minio passes x-amz-* entries of `metadata` through as request headers.
                 metadata={"x-amz-checksum-sha256": checksum},
                 retention=retention,
+                sse=SseS3() if self.sse else None,
                 # One part contains the whole object, so it goes out as a single PUT that
                 # carries the checksum of the whole object (multipart would not).
                 part_size=max(len(data), MIN_PART_SIZE),
@@ -284,14 +329,21 @@ class ObjectStore:
                 f"versioning on bucket {self.bucket!r} is off"
             )
         stored = StoredObject(key=key, version_id=version_id, sha256=sha256.lower(), size=len(data))
+        if self.sse and result.http_headers.get(SSE_HEADER) != SSE_ALGORITHM:
+            self.discard(stored)
+            raise StorageUnavailable(
+                f"the store did not report server-side encryption for {key!r} "
+                f"({SSE_HEADER}: {result.http_headers.get(SSE_HEADER)!r}); the version was deleted"
+            )
         logger.info(
-            "object stored: bucket=%s key=%s version_id=%s sha256=%s size=%d retention=%s",
+            "object stored: bucket=%s key=%s version_id=%s sha256=%s size=%d retention=%s sse=%s",
             self.bucket,
             key,
             version_id,
             stored.sha256,
             stored.size,
             retention.mode if retention else None,
+            SSE_ALGORITHM if self.sse else None,
         )
         return stored
 

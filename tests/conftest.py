@@ -63,6 +63,8 @@ def build_settings(tmp_path: Path, seaweedfs, dev_pki, bucket: str, **overrides:
         intermediates_dir=dev_pki.intermediates_dir,
         revocation_mode="soft-fail",
         max_upload_bytes=4 * 1024 * 1024,
+        # Tests share one bucket: each test's audit checkpoints get a prefix of their own.
+        audit_checkpoint_prefix=f"audit/{tmp_path.name}/",
     )
     values.update(overrides)
     return Settings(**values).validate()

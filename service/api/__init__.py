@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import audit_events, documents, openapi, verifications  # noqa: E402,F401  (registers the views on bp)
+from . import audit_events, documents, exports, openapi, verifications  # noqa: E402,F401  (registers the views on bp)

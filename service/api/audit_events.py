@@ -19,6 +19,7 @@ MAX_PAGE_SIZE = 500
 def event_dict(event: AuditEvent, usernames: dict[int, str]) -> dict:
     return {
         "id": event.id,
+        "sequence": event.sequence,
         "occurred_at": iso(event.occurred_at),
         "actor": usernames.get(event.actor_id) if event.actor_id is not None else None,
         "action": event.action,

@@ -461,6 +461,24 @@ def build_openapi() -> dict:
                     },
                 },
             },
+            "/documents/{document_id}/export": {
+                "get": {
+                    "summary": "The document as a BagIt package (RFC 8493), zipped",
+                    "description": _roles("document:export")
+                    + " The zip holds one directory, dolil-{document_id}, with a BagIt 1.0 bag: every revision's PDF"
+                    " under data/revisions/, data/document.json, data/verifications.json (the stored validation"
+                    " reports) and data/audit-events.json, SHA-256 manifests and bag-info.txt with"
+                    " Source-Organization, Bagging-Date and External-Identifier (the document id)."
+                    " Every revision is checked against its recorded SHA-256 first; a mismatch gets a 500 problem"
+                    " with code fixity_mismatch and nothing is exported. The export is recorded in the audit log.",
+                    "parameters": [document_id],
+                    "responses": {
+                        "200": {"description": "the zipped bag",
+                                "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+                        **_problem_responses(401, 403, 404, 500, 503),
+                    },
+                },
+            },
             "/documents/{document_id}/verification": {
                 "get": {
                     "summary": "A fresh fixity check and validation report",

@@ -6,7 +6,7 @@ import pytest
 
 from service.auth import PERMISSIONS, PUBLIC, hash_token
 from service.extensions import db
-from service.models import ApiToken, utcnow
+from service.models import ApiToken, AuditEvent, utcnow
 from tests.helpers import MINUTES_PDF, bearer, upload
 
 DOCUMENT_ID = "00000000-0000-4000-8000-000000000000"
@@ -25,6 +25,7 @@ ENDPOINTS = [
     ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures/prepare", "document:sign"),
     ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures/complete", "document:sign"),
     ("GET", f"/api/v1/documents/{DOCUMENT_ID}/revisions/1/validation-data", "document:validation-data"),
+    ("GET", f"/api/v1/documents/{DOCUMENT_ID}/export", "document:export"),
 ]
 
 
@@ -122,6 +123,8 @@ def test_cli_creates_user_and_token(app):
     token = issued.output.strip()
     response = app.test_client().get("/api/v1/documents", headers=bearer(token))
     assert response.status_code == 200
+    actions = [event.action for event in db.session.query(AuditEvent).order_by(AuditEvent.sequence)]
+    assert actions == ["user.create", "token.issue", "authentication.token_used"]
 
 
 def test_cli_token_for_unknown_user_fails(app):
@@ -153,6 +156,8 @@ def test_cli_lists_and_revokes_token(app, tokens):
     assert listed.exit_code == 0, listed.output
     assert revoked.exit_code == 0, revoked.output
     assert response.status_code == 401
+    event = db.session.query(AuditEvent).filter_by(action="token.revoke").one()
+    assert event.details["token_id"] == int(token_id)
 
 
 def test_cli_storage_init_reports_missing_store(make_app, tmp_path):

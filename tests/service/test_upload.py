@@ -15,14 +15,17 @@ from tests.helpers import EVIDENCE_JPEG, MINUTES_PDF, bearer, upload
 
 
 def archive_state(app) -> tuple[int, int, int, int]:
-    """Counts of object versions in the bucket and of document, revision and audit rows."""
+    """Counts of object versions in the bucket and of document, revision and audit rows.
+
+    Authentication events are left out: a token's first use is audited whatever the request does.
+    """
     store = app.extensions["dolil"].store
     versions = sum(1 for _ in store.client.list_objects(store.bucket, recursive=True, include_version=True))
     return (
         versions,
         db.session.query(Document).count(),
         db.session.query(Revision).count(),
-        db.session.query(AuditEvent).count(),
+        db.session.query(AuditEvent).filter(AuditEvent.action.not_like("authentication.%")).count(),
     )
 
 

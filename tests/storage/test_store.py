@@ -382,3 +382,33 @@ def test_unversioned_store_overwrites_in_place(
     store.discard(tampered)
     with pytest.raises(ObjectNotFound):
         store.get(key, None)
+
+
+# Server-side encryption
+
+
+def test_sse_upload_is_encrypted_and_reported_on_head(s3_client: Minio, make_bucket_name: Callable[[], str]) -> None:
+    store = ObjectStore(s3_client, make_bucket_name(), retention=RetentionPolicy("GOVERNANCE", 1), sse=True)
+    store.ensure_bucket()
+
+    stored, data = put_pdf(store, new_object_key("doc-sse"))
+
+    head = s3_client.stat_object(store.bucket, stored.key, version_id=stored.version_id)
+    assert head.metadata.get("x-amz-server-side-encryption") == "AES256"
+    assert store.get(stored.key, stored.version_id) == data
+
+
+def test_upload_without_sse_is_not_encrypted(locked_store: ObjectStore, s3_client: Minio) -> None:
+    stored, _ = put_pdf(locked_store, new_object_key("doc-plain"))
+
+    head = s3_client.stat_object(locked_store.bucket, stored.key, version_id=stored.version_id)
+    assert head.metadata.get("x-amz-server-side-encryption") is None
+
+
+def test_ensure_bucket_probes_encryption_and_leaves_nothing(s3_client: Minio, make_bucket_name: Callable[[], str]) -> None:
+    store = ObjectStore(s3_client, make_bucket_name(), sse=True)
+
+    store.ensure_bucket()
+    store.check_encryption()
+
+    assert list(store.all_versions()) == []
