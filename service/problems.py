@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from signing.errors import (
     CredentialError,
+    DocumentLocked,
     InvalidDocument,
     SignatureFieldInUse,
     SignerCertificateRejected,
@@ -198,6 +199,15 @@ CERTIFICATE_REJECTION_TEXT = {
 }
 
 
+# English and Bengali reasons for DocumentLocked, shown in document_not_signable.
+_LOCKED_REASONS = {
+    "no_changes": ("its certification signature permits no changes",
+                   "এর প্রত্যয়নকারী স্বাক্ষর কোনো পরিবর্তনের অনুমতি দেয় না"),
+    "already_signed": ("a certification signature must be the first signature, and the document is already signed",
+                       "প্রত্যয়নকারী স্বাক্ষর প্রথম স্বাক্ষর হতে হয়, অথচ দলিলে আগেই স্বাক্ষর আছে"),
+}
+
+
 def _handle_signing_error(error: SigningError) -> Response:
     if isinstance(error, InvalidDocument):
         log.info("upload rejected: reason=%s detail=%s", error.reason, error.detail)
@@ -223,6 +233,9 @@ def _handle_signing_error(error: SigningError) -> Response:
     if isinstance(error, ExternalSignatureInvalid):
         log.warning("two-phase signature rejected: %s", error.reason)
         return problem_response(ApiProblem("signature_value_invalid", reason=error.reason))
+    if isinstance(error, DocumentLocked):
+        reason_en, reason_bn = _LOCKED_REASONS[error.reason]
+        return problem_response(ApiProblem("document_not_signable", reason_en=reason_en, reason_bn=reason_bn))
     if isinstance(error, SignatureFieldInUse):
         return problem_response(ApiProblem("document_not_signable", reason_en="the signature field is already in use",
                                            reason_bn="স্বাক্ষরের ঘরটি আগেই ব্যবহৃত হয়েছে"))

@@ -15,6 +15,7 @@ from pathlib import Path
 __all__ = [
     "CredentialError",
     "DevPkiError",
+    "DocumentLocked",
     "InvalidDocument",
     "SignatureCreationFailed",
     "SignatureFieldInUse",
@@ -109,6 +110,25 @@ class SignatureFieldInUse(SigningError):
     def __init__(self, field_name: str, detail: str) -> None:
         super().__init__(f"signature field {field_name!r}: {detail}")
         self.field_name = field_name
+        self.detail = detail
+
+
+class DocumentLocked(SigningError):
+    """The document's existing signatures do not permit the requested signature.
+
+    ``reason`` is ``"no_changes"`` when a certification signature with DocMDP
+    permission 1 forbids every change, or ``"already_signed"`` when a
+    certification signature is requested for a document that is already
+    signed: a certification must be the first signature (ISO 32000-1, 12.8.2.2).
+    """
+
+    REASONS = frozenset({"no_changes", "already_signed"})
+
+    def __init__(self, reason: str, detail: str) -> None:
+        if reason not in self.REASONS:
+            raise ValueError(f"unknown DocumentLocked reason {reason!r}")
+        super().__init__(f"document cannot be signed: {detail}")
+        self.reason = reason
         self.detail = detail
 
 

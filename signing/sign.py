@@ -29,11 +29,13 @@ from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.sign.validation import read_certification_data
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator.context import ValidationContext
 from pyhanko_certvalidator.errors import PathError, ValidationError
 
 from signing.errors import (
+    DocumentLocked,
     InvalidDocument,
     SignatureCreationFailed,
     SignatureFieldInUse,
@@ -308,6 +310,7 @@ def prepare_fields(
     ``"field_position_fixed"``, because moving the widget of a field in a
     certified revision breaks the certification.
     """
+    _check_certification_allows(writer.prev, profile)
     field_name = profile.field_name or _fresh_field_name(writer.prev)
     existing = False
     if profile.field_name is not None:
@@ -336,6 +339,15 @@ def prepare_fields(
         for spec in specs:
             fields.append_signature_field(writer, spec)
     return field_name, stamp_style, new_field_spec
+
+
+def _check_certification_allows(reader: PdfFileReader, profile: SigningProfile) -> None:
+    """Raise :class:`DocumentLocked` where pyHanko would refuse to sign with a generic error."""
+    if profile.certify and reader.embedded_signatures:
+        raise DocumentLocked("already_signed", "a certification signature must be the first signature")
+    certification = read_certification_data(reader)
+    if certification is not None and certification.permission == MDPPerm.NO_CHANGES:
+        raise DocumentLocked("no_changes", "the certification signature permits no changes (DocMDP P=1)")
 
 
 def _check_fixed_placement(reader: PdfFileReader, field_name: str, placement: StampPlacement) -> None:

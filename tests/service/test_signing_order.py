@@ -142,3 +142,53 @@ def test_signature_invalidating_earlier_refused(app, client, tokens, officer_sig
     assert response.status_code == 409, response.get_json()
     assert response.get_json()["code"] == "signature_breaks_earlier"
     assert db.session.get(Document, document_id).current_revision.number == 1
+
+
+def _signed_outside(signer, *, certify: bool, permission=None) -> bytes:
+    """Sign the sample minutes with pyHanko directly, as another tool would."""
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields
+    from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+
+    metadata = PdfSignatureMetadata(field_name="Outside", md_algorithm="sha256", certify=certify,
+                                    docmdp_permissions=permission, subfilter=fields.SigSeedSubFilter.PADES)
+    output = io.BytesIO()
+    PdfSigner(metadata, signer=signer).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(MINUTES_PDF.read_bytes())),
+                                                output=output)
+    return output.getvalue()
+
+
+def test_certified_without_changes_refused(app, client, tokens, officer_signer):
+    from pyhanko.sign.fields import MDPPerm
+
+    from service.extensions import db
+    from service.models import Document
+
+    locked = _signed_outside(officer_signer, certify=True, permission=MDPPerm.NO_CHANGES)
+    document_id = upload(client, tokens["officer"], data=locked, filename="locked.pdf",
+                         kind="evidence", title="প্রত্যয়িত প্রমাণক").get_json()["id"]
+
+    response = _sign(client, tokens["officer"], document_id)
+
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["code"] == "document_not_signable"
+    assert "permits no changes" in response.get_json()["detail"]
+    assert db.session.get(Document, document_id).current_revision.number == 1
+
+
+def test_certification_after_signature_refused(app, client, tokens, officer_signer):
+    from service.extensions import db
+    from service.models import Document
+
+    signed = _signed_outside(officer_signer, certify=False)
+    document_id = upload(client, tokens["officer"], data=signed, filename="signed.pdf").get_json()["id"]
+
+    # The member secretary's signature on minutes is a certification.
+    response = _sign(client, tokens["officer"], document_id)
+
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["code"] == "document_not_signable"
+    assert "must be the first signature" in response.get_json()["detail"]
+    assert db.session.get(Document, document_id).current_revision.number == 1
