@@ -33,8 +33,8 @@ from storage import StorageError
 
 from . import validation_data
 from .archive import (
-    _read_revision,
-    _record_fixity_failure,
+    read_revision,
+    record_fixity_failure,
     _record_verification,
     _store_with_row,
     _validate,
@@ -156,12 +156,12 @@ def _examine(document: Document, policy, margin: timedelta, at: datetime | None)
     if revision is None:
         return None
     try:
-        data, digest = _read_revision(document, revision, None)
+        data, digest = read_revision(document, revision, None)
     except ApiProblem:
-        # _read_revision has logged the missing object and written it to the audit log.
+        # read_revision has logged the missing object and written it to the audit log.
         return None
     if digest != revision.sha256:
-        _record_fixity_failure(document, revision, digest, None)
+        record_fixity_failure(document, revision, digest, None)
         return None
     try:
         newest = inspect_newest_timestamp(data)
@@ -181,9 +181,9 @@ def _renew(document: Document, outcome: RenewalOutcome, user: User) -> RenewalOu
     revision = document.current_revision
     parts = components()
     try:
-        data, digest = _read_revision(document, revision, user)
+        data, digest = read_revision(document, revision, user)
         if digest != revision.sha256:
-            _record_fixity_failure(document, revision, digest, user)
+            record_fixity_failure(document, revision, digest, user)
             raise RenewalRejected("the stored bytes no longer match their SHA-256")
         renewed = renew_archival_timestamp(data, parts.timestamper, parts.policy)
         new_revision = store_renewed_revision(document, revision, user, renewed, outcome)
@@ -208,7 +208,7 @@ def store_renewed_revision(document: Document, revision: Revision, user: User, r
     """
     digest = sha256_hex(renewed)
     report, _ = _validate(renewed, digest, fresh=True)
-    previous_data, previous_digest = _read_revision(document, revision, user)
+    previous_data, previous_digest = read_revision(document, revision, user)
     previous, _ = _validate(previous_data, previous_digest, fresh=False)
     after = {entry.field_name: entry.indication for entry in report.signatures}
     for entry in previous.signatures:
