@@ -19,6 +19,8 @@ from .models import AuditEvent, User, as_utc, utcnow
 log = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
+# The PostgreSQL advisory lock that serialises appends to the chain: "dolil" in ASCII.
+AUDIT_CHAIN_LOCK = 0x646F6C696C
 
 
 def _event_digest(event: AuditEvent) -> str:
@@ -51,10 +53,17 @@ def record_event(
 ) -> AuditEvent:
     """Add an audit event to the session; the caller commits it with its own changes.
 
-    NOTE: two transactions that append at the same moment can both link to the
-    same predecessor. The chain then forks, and a later integrity check reports it.
-    Serialising appends needs a row lock on PostgreSQL.
+    On PostgreSQL the transaction first takes an advisory lock held until it
+    ends, so appends from every process and host run one after the other and
+    each links to the event committed before it. Pending changes are flushed
+    before the lock, so a transaction waiting for it holds its row locks
+    already and never waits for one while holding it. On SQLite the flush
+    takes the database's write lock when the transaction has written anything;
+    several processes sharing one database need PostgreSQL.
     """
+    db.session.flush()
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(db.text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
     previous = db.session.execute(
         db.select(AuditEvent.event_hash).order_by(AuditEvent.id.desc()).limit(1)
     ).scalar_one_or_none()

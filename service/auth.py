@@ -6,18 +6,21 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from flask import g, request
 
 from .audit import record_event
 from .extensions import db
-from .models import ApiToken, User, utcnow
+from .models import ApiToken, User, as_utc, utcnow
 from .problems import ApiProblem
 
 F = TypeVar("F", bound=Callable[..., object])
 
 TOKEN_PREFIX = "dolil_"
+# How stale a token's last-use time may get before a request updates it.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 # Every API action and the roles allowed to perform it. A view names exactly
 # one permission; a role missing from a set gets 403.
@@ -60,7 +63,13 @@ def authenticate() -> User:
         raise ApiProblem(
             "unauthorized", headers={"WWW-Authenticate": 'Bearer realm="dolil", error="invalid_token"'}
         )
-    api_token.last_used_at = utcnow()
+    now = utcnow()
+    if api_token.last_used_at is None or now - as_utc(api_token.last_used_at) > LAST_USED_PRECISION:
+        api_token.last_used_at = now
+        # Committed at once: an open UPDATE would hold the token's row lock for
+        # the whole request on PostgreSQL and queue every other request made
+        # with the same token, on every process.
+        db.session.commit()
     return api_token.user
 
 

@@ -232,7 +232,8 @@ def fixity_check(limit: int | None, restart: bool) -> None:
 @click.option("--min-age-minutes", type=click.IntRange(min=0), default=60, show_default=True,
               help="Leave versions younger than this alone: their upload may still be committing.")
 def reconcile_storage(discard: bool, min_age_minutes: int) -> None:
-    """List object versions without a revision row, and rows without an object; exits 1 on any."""
+    """List object versions without a revision row and rows without an object, and set
+    the final retention of revisions still waiting for it; exits 1 when anything is left."""
     from datetime import timedelta
 
     from storage import StorageError
@@ -250,9 +251,15 @@ def reconcile_storage(discard: bool, min_age_minutes: int) -> None:
         click.echo(f"KEPT {orphan.key} version {orphan.version_id}: {reason}")
     for revision in result.missing:
         click.echo(f"MISSING document {revision.document_id} revision {revision.number} key {revision.object_key}")
+    for revision in result.retention_finished:
+        click.echo(f"RETENTION SET document {revision.document_id} revision {revision.number}")
+    for revision in result.retention_failed:
+        click.echo(f"RETENTION FAILED document {revision.document_id} revision {revision.number}")
     click.echo(f"{len(result.orphans)} orphaned versions, {len(result.discarded)} discarded, "
-               f"{len(result.missing)} missing objects, {result.skipped_recent} recent versions skipped")
-    if result.orphans and len(result.discarded) < len(result.orphans) or result.missing:
+               f"{len(result.missing)} missing objects, {result.skipped_recent} recent versions skipped, "
+               f"{len(result.retention_finished)} retentions set, {len(result.retention_failed)} failed")
+    if (result.orphans and len(result.discarded) < len(result.orphans) or result.missing
+            or result.retention_failed):
         raise SystemExit(1)
 
 

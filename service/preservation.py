@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from storage import ObjectNotFound, StorageError, StoredObject
 
+from .archive import finish_retention
 from .audit import record_event
 from .components import components
 from .extensions import db
@@ -106,6 +107,9 @@ class ReconcileResult:
     kept: list[tuple[StoredObject, str]] = field(default_factory=list)
     missing: list[Revision] = field(default_factory=list)
     skipped_recent: int = 0
+    # Revisions whose final retention was set by this run, and those where it failed.
+    retention_finished: list[Revision] = field(default_factory=list)
+    retention_failed: list[Revision] = field(default_factory=list)
 
 
 def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1)) -> ReconcileResult:
@@ -116,6 +120,8 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
     ``min_age`` are skipped, because their upload may still be committing.
     With ``discard`` an orphan is deleted where its retention allows; a locked
     one is kept and reported. Missing objects are rows without a version.
+    Revisions still marked as waiting for their final retention (the process
+    died, or the store failed, after the commit) get it now.
     """
     store = components().store
     known = {(revision.object_key, revision.version_id): revision
@@ -149,6 +155,19 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
         log.error("reconcile: object missing: document=%s revision=%d key=%s", revision.document_id,
                   revision.number, revision.object_key)
     db.session.commit()
-    log.info("reconcile: orphans=%d discarded=%d kept=%d missing=%d skipped_recent=%d", len(result.orphans),
-             len(result.discarded), len(result.kept), len(result.missing), result.skipped_recent)
+
+    missing_ids = {revision.id for revision in result.missing}
+    for revision in known.values():
+        if not revision.retention_pending or revision.id in missing_ids:
+            continue
+        stored = StoredObject(revision.object_key, revision.version_id, revision.sha256, revision.size)
+        if finish_retention(stored):
+            result.retention_finished.append(revision)
+            log.info("reconcile: final retention set: document=%s revision=%d", revision.document_id, revision.number)
+        else:
+            result.retention_failed.append(revision)
+
+    log.info("reconcile: orphans=%d discarded=%d kept=%d missing=%d skipped_recent=%d retention_finished=%d "
+             "retention_failed=%d", len(result.orphans), len(result.discarded), len(result.kept), len(result.missing),
+             result.skipped_recent, len(result.retention_finished), len(result.retention_failed))
     return result
