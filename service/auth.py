@@ -91,6 +91,9 @@ def require_permission(permission: str) -> Callable[[F], F]:
         def wrapper(*args: object, **kwargs: object) -> object:
             user = authenticate()
             g.user = user
+            # Kept apart from the ORM object, which a rolled-back session expires:
+            # the request log must not need the database after it failed.
+            g.username = user.username
             if user.role not in allowed:
                 record_event("authorization.denied", "failure", actor=user,
                              details={"permission": permission, "method": request.method, "path": request.path})
