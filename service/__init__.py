@@ -50,12 +50,21 @@ def _configure(app: Flask, settings: Settings) -> None:
         DOLIL_SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+
+
+def _engine_options(settings: Settings) -> dict[str, object]:
+    options: dict[str, object] = {"pool_pre_ping": True}
+    url = settings.sqlalchemy_url
+    if url.startswith("postgresql") and "connect_timeout=" not in url:
+        # libpq waits for a connection without limit by default.
+        options["connect_args"] = {"connect_timeout": settings.database_connect_timeout}
+    return options
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:

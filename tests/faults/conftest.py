@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from flask import Flask
@@ -65,11 +66,20 @@ class Deployment:
         process.start()
         return process
 
-    def cli(self, *arguments: str):
-        return run_cli(self.environment, *arguments)
+    def cli(self, *arguments: str, separate_process: bool = False):
+        """Run a ``flask`` command on this deployment, in this process or, as cron would, in its own."""
+        if separate_process:
+            return run_cli(self.environment, *arguments)
+        result = self.app.test_cli_runner().invoke(args=list(arguments))
+        with self.app.app_context():
+            from service.extensions import db
 
-    def reconcile(self, *arguments: str):
-        return self.cli("storage", "reconcile", "--min-age-minutes", "0", *arguments)
+            db.session.remove()
+        return SimpleNamespace(returncode=result.exit_code, stdout=result.output, stderr="")
+
+    def reconcile(self, *arguments: str, separate_process: bool = False):
+        return self.cli("storage", "reconcile", "--min-age-minutes", "0", *arguments,
+                        separate_process=separate_process)
 
     def assert_consistent(self, process: AppProcess, acknowledged: dict[str, int]) -> None:
         """Check the guarantees that survive every fault.

@@ -159,6 +159,8 @@ class AppProcess:
     def start(self) -> None:
         command = [str(Path(sys.prefix) / "bin" / "gunicorn"), "--bind", f"{HOST}:{self.port}",
                    "--workers", str(self.workers), "--timeout", "60", "--graceful-timeout", "5",
+                   # The app is built before the workers fork, so a replaced worker serves at once.
+                   "--preload",
                    "service:create_app()"]
         env = {name: value for name, value in os.environ.items() if not name.startswith("DOLIL_")}
         env.update(self.environment)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from service.faults import BEFORE_COMMIT
+
+from tests.helpers import bearer
 
 from .harness import assert_retry_later, body, sign, upload
 
@@ -60,9 +63,24 @@ def test_database_crash_before_commit(make_deployment, postgres_cluster, seaweed
     listed = deployment.reconcile()
     assert listed.returncode == 1, listed.stdout + listed.stderr
     assert listed.stdout.count("ORPHAN ") == 2
-    discarded = deployment.reconcile("--discard")
+    discarded = deployment.reconcile("--discard", separate_process=True)
     assert discarded.returncode == 0, discarded.stdout + discarded.stderr
     assert "2 orphaned versions, 2 discarded, 0 missing objects" in discarded.stdout
     assert "0 orphaned versions" in deployment.reconcile().stdout
 
     deployment.assert_consistent(process, {first_id: 2, body(retried)["id"]: 1})
+
+
+def test_unresponsive_database_answers_503(make_app, tokens):
+    # A server that accepts connections and never answers, like a host behind
+    # a dropped route: the request must end in a 503, not wait for ever.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        app = make_app(database_url=f"postgresql://dolil@127.0.0.1:{port}/dolil", database_connect_timeout=2,
+                       create_bucket=False)
+        with app.app_context():
+            response = app.test_client().get("/api/v1/documents", headers=bearer(tokens["auditor"]))
+
+    assert response.status_code == 503
+    assert response.get_json()["code"] == "database_unavailable"
+    assert response.headers["Retry-After"] == "5"

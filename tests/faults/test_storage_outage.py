@@ -60,7 +60,7 @@ def test_store_killed_during_upload_and_signing(make_deployment, dedicated_seawe
     finally:
         server.start()
 
-    reconciled = deployment.reconcile()
+    reconciled = deployment.reconcile(separate_process=True)
     assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
     assert f"RETENTION SET document {second_id} revision 1" in reconciled.stdout
     assert f"RETENTION SET document {first_id} revision 2" in reconciled.stdout

@@ -50,7 +50,7 @@ def test_worker_killed_between_object_write_and_commit(make_deployment, seaweedf
     listed = deployment.reconcile()
     assert listed.returncode == 1, listed.stdout + listed.stderr
     assert listed.stdout.count("ORPHAN ") == 2
-    discarded = deployment.reconcile("--discard")
+    discarded = deployment.reconcile("--discard", separate_process=True)
     assert discarded.returncode == 0, discarded.stdout + discarded.stderr
     assert "2 orphaned versions, 2 discarded" in discarded.stdout
     clean = deployment.reconcile()
