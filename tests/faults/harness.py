@@ -142,7 +142,7 @@ class FaultControl:
 
 
 class AppProcess:
-    """The service under gunicorn with one sync worker, as it runs in production."""
+    """The service under gunicorn with sync workers, as it runs in production."""
 
     def __init__(self, environment: dict[str, str], log_path: Path, *, workers: int = 1) -> None:
         self.environment = environment
@@ -170,7 +170,7 @@ class AppProcess:
         self.wait_ready()
 
     def wait_ready(self) -> None:
-        """Wait until a worker answers /healthz, for instance after gunicorn replaced a killed one."""
+        """Wait until a worker responds to /healthz, for instance after gunicorn replaced a killed one."""
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             assert self.process is not None
@@ -262,7 +262,7 @@ def body(response) -> dict:
 
 
 def assert_retry_later(response, code: str) -> None:
-    """A request during an outage gets a 503 problem that says when to retry, never a 500."""
+    """Check that a request during an outage got a 503 problem with Retry-After, not a 500."""
     assert response.status == 503, response.data
     assert response.headers["Content-Type"] == "application/problem+json"
     assert body(response)["code"] == code

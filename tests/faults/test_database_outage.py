@@ -44,9 +44,11 @@ def test_database_crash_before_commit(make_deployment, postgres_cluster, seaweed
 
     # The upload was not committed: its retry stores it once.
     retried = upload(process, officer, key="db-crash")
-    assert retried.status == 201 and "Idempotent-Replayed" not in retried.headers
+    assert retried.status == 201
+    assert "Idempotent-Replayed" not in retried.headers
     again = upload(process, officer, key="db-crash")
-    assert again.headers["Idempotent-Replayed"] == "true" and body(again)["id"] == body(retried)["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert body(again)["id"] == body(retried)["id"]
 
     # A signature waiting to commit when the database goes down.
     try:
@@ -55,11 +57,12 @@ def test_database_crash_before_commit(make_deployment, postgres_cluster, seaweed
     finally:
         postgres_cluster.start()
     document = body(process.request("GET", f"/api/v1/documents/{first_id}", officer))
-    assert document["revision"] == 1 and document["signatures"] == []
+    assert document["revision"] == 1
+    assert document["signatures"] == []
     assert sign(process, officer, first_id).status == 201
 
-    # Nobody could tell whether the two commits happened, so their objects
-    # were kept; the reconciler finds that they have no row and discards them.
+    # The service could not tell whether the two commits happened, so it kept
+    # their objects. The reconciler finds that they have no row and discards them.
     listed = deployment.reconcile()
     assert listed.returncode == 1, listed.stdout + listed.stderr
     assert listed.stdout.count("ORPHAN ") == 2
@@ -72,8 +75,8 @@ def test_database_crash_before_commit(make_deployment, postgres_cluster, seaweed
 
 
 def test_unresponsive_database_answers_503(make_app, tokens):
-    # A server that accepts connections and never answers, like a host behind
-    # a dropped route: the request must end in a 503, not wait for ever.
+    # A server that accepts connections and never responds, like a host behind
+    # a dropped route. The request must end in a 503 instead of waiting for ever.
     with socket.create_server(("127.0.0.1", 0)) as silent:
         port = silent.getsockname()[1]
         app = make_app(database_url=f"postgresql://dolil@127.0.0.1:{port}/dolil", database_connect_timeout=2,

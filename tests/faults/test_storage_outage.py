@@ -31,7 +31,7 @@ def _assert_outage(process, tokens, document_id: str) -> None:
 def test_store_killed_during_upload_and_signing(make_deployment, dedicated_seaweedfs):
     server = dedicated_seaweedfs
     # COMPLIANCE, so that a version left under the provisional GOVERNANCE
-    # retention is told apart from a finished one.
+    # retention differs from a finished one.
     deployment = make_deployment(server, "dolil-faults", retention_mode="COMPLIANCE")
     process = deployment.start_process()
     tokens = deployment.tokens
@@ -49,7 +49,8 @@ def test_store_killed_during_upload_and_signing(make_deployment, dedicated_seawe
         server.start()
     second_id = body(second)["id"]
     retried = upload(process, tokens["officer"], key="store-crash")
-    assert retried.headers["Idempotent-Replayed"] == "true" and body(retried)["id"] == second_id
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert body(retried)["id"] == second_id
 
     # The same for a signature: stored and acknowledged.
     try:

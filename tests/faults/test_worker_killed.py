@@ -37,12 +37,15 @@ def test_worker_killed_between_object_write_and_commit(make_deployment, seaweedf
     # Neither request committed: the retry stores the upload once, and the
     # document is still unsigned.
     retried = upload(process, officer, key="killed-before-commit")
-    assert retried.status == 201 and "Idempotent-Replayed" not in retried.headers
+    assert retried.status == 201
+    assert "Idempotent-Replayed" not in retried.headers
     again = upload(process, officer, key="killed-before-commit")
-    assert again.status == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.status == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert body(again)["id"] == body(retried)["id"]
     document = body(process.request("GET", f"/api/v1/documents/{signed_id}", officer))
-    assert document["revision"] == 1 and document["signatures"] == []
+    assert document["revision"] == 1
+    assert document["signatures"] == []
     assert sign(process, officer, signed_id).status == 201
 
     # The two objects written before the kills have no row: the reconciler
@@ -54,7 +57,8 @@ def test_worker_killed_between_object_write_and_commit(make_deployment, seaweedf
     assert discarded.returncode == 0, discarded.stdout + discarded.stderr
     assert "2 orphaned versions, 2 discarded" in discarded.stdout
     clean = deployment.reconcile()
-    assert clean.returncode == 0 and "0 orphaned versions" in clean.stdout
+    assert clean.returncode == 0
+    assert "0 orphaned versions" in clean.stdout
 
     deployment.assert_consistent(process, {signed_id: 2, body(retried)["id"]: 1})
 
@@ -73,7 +77,8 @@ def test_worker_killed_after_commit(make_deployment, seaweedfs, make_bucket_name
     # Both were committed before the kill: the retry returns the stored
     # document instead of a copy, and the signature is there.
     retried = upload(process, officer, key="killed-after-commit")
-    assert retried.status == 201 and retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.status == 201
+    assert retried.headers["Idempotent-Replayed"] == "true"
     listing = body(process.request("GET", "/api/v1/documents", officer))
     assert len(listing["items"]) == 2
     document = body(process.request("GET", f"/api/v1/documents/{signed_id}", officer))
