@@ -69,9 +69,11 @@ def check_fixity(limit: int | None = None, *, restart: bool = False,
         if outcome != "ok":
             db.session.add(Verification(document_id=revision.document_id, revision_id=revision.id,
                                         fixity_ok=False, actual_sha256=actual))
+        # Set before the audit event, so the cursor's row lock is taken before
+        # the audit lock, in the order every other transaction uses.
+        cursor.position = revision.id
         record_event("fixity.check", outcome, document_id=revision.document_id,
                      details={"revision": revision.number, "expected_sha256": revision.sha256, "actual_sha256": actual})
-        cursor.position = revision.id
         # Commit per revision, so an interrupted run keeps what it checked.
         db.session.commit()
         if progress is not None:
@@ -149,6 +151,8 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
             continue
         result.discarded.append(orphan)
         record_event("storage.orphan_discarded", "success", details={"key": orphan.key, "version_id": orphan.version_id})
+        # Committed at once: the audit lock must not stay held while the listing goes on.
+        db.session.commit()
 
     result.missing = [revision for identity, revision in known.items() if identity not in seen]
     for revision in result.missing:
@@ -157,8 +161,11 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
     db.session.commit()
 
     missing_ids = {revision.id for revision in result.missing}
-    for revision in known.values():
-        if not revision.retention_pending or revision.id in missing_ids:
+    pending = db.session.execute(
+        db.select(Revision).where(Revision.retention_pending.is_(True)).order_by(Revision.id)
+    ).scalars().all()
+    for revision in pending:
+        if revision.id in missing_ids:
             continue
         stored = StoredObject(revision.object_key, revision.version_id, revision.sha256, revision.size)
         if finish_retention(stored):
