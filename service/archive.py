@@ -142,7 +142,7 @@ def _store_with_row(stored: StoredObject, add_rows) -> None:
 
 
 def _row_exists(stored: StoredObject) -> bool | None:
-    """Return whether a revision row records ``stored``, or None when the database cannot say."""
+    """Return whether a revision row records ``stored``, or None when the database cannot be reached."""
     try:
         found = db.session.execute(
             db.select(Revision.id).where(Revision.object_key == stored.key, Revision.version_id == stored.version_id)

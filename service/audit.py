@@ -56,8 +56,9 @@ def record_event(
     On PostgreSQL the transaction first takes an advisory lock held until it
     ends, so appends from every process and host run one after the other and
     each links to the event committed before it. Pending changes are flushed
-    before the lock, so a transaction waiting for it holds its row locks
-    already and never waits for one while holding it. On SQLite the flush
+    before the lock, so the caller's row locks are taken before it. A caller
+    that writes more rows after this call risks a deadlock, which PostgreSQL
+    ends with an error that becomes a 503. On SQLite the flush
     takes the database's write lock when the transaction has written anything;
     several processes sharing one database need PostgreSQL.
     """

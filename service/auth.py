@@ -19,7 +19,7 @@ from .problems import ApiProblem
 F = TypeVar("F", bound=Callable[..., object])
 
 TOKEN_PREFIX = "dolil_"
-# How stale a token's last-use time may get before a request updates it.
+# Maximum age of a token's recorded last use before a request updates it.
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 # Every API action and the roles allowed to perform it. A view names exactly

@@ -232,8 +232,11 @@ def fixity_check(limit: int | None, restart: bool) -> None:
 @click.option("--min-age-minutes", type=click.IntRange(min=0), default=60, show_default=True,
               help="Leave versions younger than this alone: their upload may still be committing.")
 def reconcile_storage(discard: bool, min_age_minutes: int) -> None:
-    """List object versions without a revision row and rows without an object, and set
-    the final retention of revisions still waiting for it; exits 1 when anything is left."""
+    """List object versions without a revision row and rows without an object.
+
+    Also sets the final retention of revisions still waiting for it. Exits 1
+    when orphans, missing objects or pending retentions remain.
+    """
     from datetime import timedelta
 
     from storage import StorageError
