@@ -8,6 +8,7 @@ sees only the objects of its test.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -85,9 +86,10 @@ class Deployment:
         """Check the guarantees that survive every fault.
 
         Every acknowledged document is served, verified, at least at the
-        revision it was acknowledged with; every revision row has its object
-        with the recorded bytes; the revision numbers of each document run
-        1, 2, 3 ... with the last one current; and the audit chain is intact.
+        revision it was acknowledged with, and its PDF contains every recorded
+        signature. Every revision row has its object with the recorded bytes.
+        The revision numbers of each document run 1, 2, 3 ... with the last one
+        current, and the audit chain is intact.
         """
         from service.audit import verify_chain
         from service.extensions import db
@@ -99,6 +101,11 @@ class Deployment:
             assert response.headers["Dolil-Fixity"] == "passed"
             assert response.headers["Dolil-Content-SHA256"] == hashlib.sha256(response.data).hexdigest()
             assert int(response.headers["Dolil-Revision"]) >= revision_number
+            # Each signature row is in the served PDF and validates: none was lost.
+            detail = process.request("GET", f"/api/v1/documents/{document_id}", self.tokens["auditor"])
+            signatures = json.loads(detail.data)["signatures"]
+            assert int(response.headers["Dolil-Signature-Count"]) == len(signatures)
+            assert response.headers["Dolil-Validation"] == ("TOTAL_PASSED" if signatures else "NO_SIGNATURE")
 
         with self.app.app_context():
             store = self.app.extensions["dolil"].store

@@ -29,9 +29,10 @@ def _at_once(calls):
         return list(pool.map(run, calls))
 
 
-def _waiting_for_advisory_lock(deployment) -> bool:
+def _waiting_for_lock(deployment, condition: str) -> bool:
+    """Return whether a transaction waits for a lock that matches the pg_locks ``condition``."""
     with psycopg.connect(deployment.settings.database_url, autocommit=True) as connection:
-        row = connection.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()
+        row = connection.execute(f"SELECT count(*) FROM pg_locks WHERE {condition}").fetchone()
     return row[0] > 0
 
 
@@ -59,7 +60,7 @@ def test_two_processes_keep_uploads_and_signatures_serial(make_deployment, seawe
         paused = pool.submit(_keyed_upload, first, tokens["officer"], "held")
         deployment.faults.wait_reached(BEFORE_COMMIT)
         queued = pool.submit(_keyed_upload, second, tokens["officer"], "queued")
-        _wait_for(lambda: queued.done() or _waiting_for_advisory_lock(deployment))
+        _wait_for(lambda: queued.done() or _waiting_for_lock(deployment, "locktype = 'advisory' AND NOT granted"))
         deployment.faults.release(BEFORE_COMMIT)
         assert paused.result(timeout=60).status == 201
         assert queued.result(timeout=60).status == 201
@@ -105,5 +106,31 @@ def test_two_processes_keep_uploads_and_signatures_serial(make_deployment, seawe
     audit = deployment.cli("audit", "verify")
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert "audit chain intact" in audit.stdout
+    # A legal hold placed through one process while a signature is about to
+    # commit in the other must cover the new revision too.
+    held_id = ids[3]
+    deployment.faults.arm(BEFORE_COMMIT)
+    with ThreadPoolExecutor(2) as pool:
+        signing = pool.submit(sign, first, tokens["officer"], held_id)
+        deployment.faults.wait_reached(BEFORE_COMMIT)
+        hold = pool.submit(second.request, "PUT", f"/api/v1/documents/{held_id}/legal-hold", tokens["auditor"],
+                           body=b'{"hold": true, "reason": "audit 2021-09"}',
+                           headers={"Content-Type": "application/json"})
+        _wait_for(lambda: hold.done() or _waiting_for_lock(deployment, "NOT granted"))
+        deployment.faults.release(BEFORE_COMMIT)
+        assert signing.result(timeout=60).status == 201
+        assert hold.result(timeout=60).status == 200
+    with deployment.app.app_context():
+        from service.extensions import db
+        from service.models import Revision
+
+        store = deployment.app.extensions["dolil"].store
+        revisions = db.session.execute(db.select(Revision).where(Revision.document_id == held_id)).scalars().all()
+        assert sorted(revision.number for revision in revisions) == [1, 2]
+        for revision in revisions:
+            assert store.legal_hold(revision.object_key, revision.version_id), revision.number
+        db.session.remove()
+
     acknowledged = {document_id: 1 for document_id in ids[:8]} | {document_id: 3 for document_id in documents}
+    acknowledged[held_id] = 2
     deployment.assert_consistent(second, acknowledged)

@@ -382,3 +382,9 @@ def test_unversioned_store_overwrites_in_place(
     store.discard(tampered)
     with pytest.raises(ObjectNotFound):
         store.get(key, None)
+
+
+def test_legal_hold_false_for_version_never_held(locked_store: ObjectStore) -> None:
+    stored, _ = put_pdf(locked_store, new_object_key("doc-never-held"))
+
+    assert locked_store.legal_hold(stored.key, stored.version_id) is False
