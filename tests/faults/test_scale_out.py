@@ -37,6 +37,7 @@ def _waiting_for_lock(deployment, condition: str) -> bool:
 
 
 def _wait_for(condition, timeout: float = 30.0) -> None:
+    """Poll ``condition`` until it is true; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not reached"
