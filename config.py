@@ -40,6 +40,9 @@ class Settings:
     secret_key: str | None = None
     data_dir: Path = PROJECT_ROOT / "var"
     database_url: str | None = None
+    # Seconds to wait for a PostgreSQL connection (libpq's connect_timeout,
+    # at least 2), so an unreachable server gets a 503 instead of a hung worker.
+    database_connect_timeout: int = 5
 
     # Object storage. With ``embedded_s3`` the service starts SeaweedFS itself
     # on 127.0.0.1 and generates its credentials under ``data_dir``.
@@ -119,6 +122,8 @@ class Settings:
         _check_choice("DOLIL_REVOCATION_MODE", self.revocation_mode, REVOCATION_MODES)
         if self.report_cache_max_age_seconds < 0:
             raise ConfigurationError("DOLIL_REPORT_CACHE_MAX_AGE_SECONDS", "must be 0 or a positive number of seconds")
+        if self.database_connect_timeout < 2:
+            raise ConfigurationError("DOLIL_DATABASE_CONNECT_TIMEOUT", "must be at least 2 seconds")
         if self.max_upload_bytes <= 0:
             raise ConfigurationError("DOLIL_MAX_UPLOAD_BYTES", "must be a positive number of bytes")
         for name in ("retention_days", "retention_days_minutes", "retention_days_evidence"):

@@ -50,12 +50,21 @@ def _configure(app: Flask, settings: Settings) -> None:
         DOLIL_SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+
+
+def _engine_options(settings: Settings) -> dict[str, object]:
+    options: dict[str, object] = {"pool_pre_ping": True}
+    url = settings.sqlalchemy_url
+    if url.startswith("postgresql") and "connect_timeout=" not in url:
+        # libpq waits for a connection without limit by default.
+        options["connect_args"] = {"connect_timeout": settings.database_connect_timeout}
+    return options
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
@@ -75,11 +84,10 @@ def _register_request_hooks(app: Flask) -> None:
     def finish_request(response):
         response.headers["X-Request-Id"] = g.get("request_id", "")
         duration_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        user = g.get("user")
         log.info(
             "request: method=%s path=%s status=%d duration_ms=%.1f user=%s request_id=%s",
             request.method, request.path, response.status_code, duration_ms,
-            user.username if user is not None else "-", g.get("request_id"),
+            g.get("username", "-"), g.get("request_id"),
         )
         return response
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from pyhanko.sign.signers import Signer
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from signing.credentials import load_pkcs12_signer
 from signing.errors import CredentialError
@@ -36,6 +36,7 @@ from .bengali import format_dual_date_bn
 from .components import components
 from .credentials import check_credential_certificate
 from .extensions import db
+from .faults import AFTER_COMMIT, BEFORE_COMMIT, pause_point
 from .models import (
     Document,
     IdempotencyKey,
@@ -91,29 +92,60 @@ def get_document(document_id: str) -> Document:
     return document
 
 
+def lock_document(document: Document) -> None:
+    """Lock the document's row until the transaction ends and reload it.
+
+    On PostgreSQL this is SELECT ... FOR UPDATE, so concurrent changes of one
+    document (signatures, legal holds), from any process or host, run one
+    after the other and each sees the state the one before it committed.
+    SQLite ignores FOR UPDATE; there the database lock serialises writers and
+    the unique revision number catches a lost race.
+    """
+    db.session.execute(
+        db.select(Document).where(Document.id == document.id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def _store_with_row(stored: StoredObject, add_rows, companions: tuple[StoredObject, ...] = ()) -> None:
     """Commit the rows created by ``add_rows`` for an already stored object and its companions.
 
     Companions are objects stored with it, such as its validation-data bundle.
-    On any failure the session is rolled back and every object version
-    discarded, then the error propagates.
+    When the rows were certainly not committed, the session is rolled back,
+    every object version discarded and the error propagates. A commit that
+    failed on the connection may still have been applied: the objects are then
+    discarded only if the database, asked again, has no row for the main one.
+    Otherwise they are kept, and `flask storage reconcile` later finds them, as
+    orphans or as stored revisions, so no row ever points at a discarded object.
     """
     store = components().store
+    committing = False
     try:
         add_rows()
+        db.session.flush()
+        pause_point(BEFORE_COMMIT)
+        committing = True
         db.session.commit()
-    except BaseException:
+    except BaseException as error:
         db.session.rollback()
+        if committing and isinstance(error, DBAPIError) and not isinstance(error, IntegrityError):
+            if _row_exists(stored) is not False:
+                log.error("commit outcome unknown: object %s version %s kept for 'flask storage reconcile'",
+                          stored.key, stored.version_id)
+                raise
         for item in (stored, *companions):
             _discard_quietly(item)
         raise
 
-    for item in (stored, *companions):
+    pause_point(AFTER_COMMIT)
+    finish_retention(stored)
+    for item in companions:
         try:
             store.commit_retention(item)
         except Exception:
-            # The row is committed and the object exists under its provisional
-            # retention; failing the request now would hide a stored document.
+            # NOTE: unlike a revision, a companion has no pending-retention mark,
+            # so reconcile does not finish its retention; it stays under the
+            # provisional GOVERNANCE retention until set by hand.
             log.exception("could not set final retention on %s version %s", item.key, item.version_id)
 
 
@@ -121,7 +153,8 @@ def _discard_quietly(stored: StoredObject) -> None:
     try:
         components().store.discard(stored)
     except Exception:
-        log.exception("could not discard object %s version %s after a failed commit", stored.key, stored.version_id)
+        log.exception("could not discard object %s version %s after a failed commit; "
+                      "'flask storage reconcile' will list it", stored.key, stored.version_id)
 
 
 def put_revision_objects(document: Document, number: int, data: bytes, digest: str,
@@ -145,6 +178,48 @@ def put_revision_objects(document: Document, number: int, data: bytes, digest: s
     except BaseException:
         _discard_quietly(stored)
         raise
+
+
+def _row_exists(stored: StoredObject) -> bool | None:
+    """Return whether a revision row records ``stored``, or None when the database cannot be reached."""
+    try:
+        found = db.session.execute(
+            db.select(Revision.id).where(Revision.object_key == stored.key, Revision.version_id == stored.version_id)
+        ).first()
+        db.session.rollback()
+    except DBAPIError:
+        db.session.rollback()
+        return None
+    return found is not None
+
+
+def finish_retention(stored: StoredObject) -> bool:
+    """Set the final retention on a committed revision's object and clear its pending mark.
+
+    Returns whether both happened. A failure is logged, not raised: the row is
+    committed and the object exists under its provisional retention, so failing
+    the request would hide a stored document. The revision stays marked, and
+    `flask storage reconcile` finishes it.
+    """
+    try:
+        components().store.commit_retention(stored)
+    except Exception:
+        log.exception("could not set final retention on %s version %s; left for 'flask storage reconcile'",
+                      stored.key, stored.version_id)
+        return False
+    try:
+        db.session.execute(
+            db.update(Revision)
+            .where(Revision.object_key == stored.key, Revision.version_id == stored.version_id)
+            .values(retention_pending=False)
+        )
+        db.session.commit()
+    except DBAPIError:
+        db.session.rollback()
+        log.exception("could not clear the retention mark of %s version %s; left for 'flask storage reconcile'",
+                      stored.key, stored.version_id)
+        return False
+    return True
 
 
 def _request_fingerprint(data: bytes, fields: DocumentFields) -> str:
@@ -473,6 +548,12 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
                 log.error("refusing a signature that invalidates %s: document=%s", entry.field_name, document.id)
                 raise ApiProblem("signature_breaks_earlier", field_name=entry.field_name)
 
+    lock_document(document)
+    if document.current_revision_id != revision.id:
+        # Another signature was stored since this one read the document.
+        log.info("signature lost a race: document=%s signed revision %d is no longer current",
+                 document.id, revision.number)
+        raise ApiProblem("revision_conflict")
     stored, companions = put_revision_objects(document, revision.number + 1, signed, signed_digest, report)
     new_revision = Revision(
         document_id=document.id,
@@ -539,14 +620,20 @@ def set_legal_hold(document_id: str, user: User, enabled: bool, reason: str | No
     previous state and repeating the request completes it.
     """
     document = get_document(document_id)
+    # Locked, so that a signature stored meanwhile either comes first and is
+    # listed below, or comes after and sees the hold.
+    lock_document(document)
+    revisions = list(db.session.execute(
+        db.select(Revision).where(Revision.document_id == document.id).order_by(Revision.number)
+    ).scalars())
     store = components().store
-    for revision in document.revisions:
+    for revision in revisions:
         store.set_legal_hold(revision.object_key, revision.version_id, enabled)
     for row in validation_data.rows_of(document):
         store.set_legal_hold(row.object_key, row.version_id, enabled)
     document.legal_hold = enabled
     record_event("document.legal_hold", "placed" if enabled else "released", actor=user, document_id=document.id,
-                 details={"reason": reason, "revisions": [revision.number for revision in document.revisions]})
+                 details={"reason": reason, "revisions": [revision.number for revision in revisions]})
     db.session.commit()
     log.info("legal hold %s: document=%s user=%s", "placed" if enabled else "released", document.id, user.username)
     return document

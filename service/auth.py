@@ -19,6 +19,8 @@ from .problems import ApiProblem
 F = TypeVar("F", bound=Callable[..., object])
 
 TOKEN_PREFIX = "dolil_"
+# Maximum age of a token's recorded last use before a request updates it.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 # Every API action and the roles allowed to perform it. A view names exactly
 # one permission; a role missing from a set gets 403.
@@ -95,8 +97,12 @@ def authenticate() -> User:
                      details={"token_id": api_token.id, "label": api_token.label,
                               "method": request.method, "path": request.path})
         db.session.commit()
-    else:
+    elif now - as_utc(api_token.last_used_at) > LAST_USED_PRECISION:
         api_token.last_used_at = now
+        # Committed at once: an open UPDATE would hold the token's row lock for
+        # the whole request on PostgreSQL and queue every other request made
+        # with the same token, on every process.
+        db.session.commit()
     return api_token.user
 
 
@@ -118,6 +124,9 @@ def require_permission(permission: str) -> Callable[[F], F]:
         def wrapper(*args: object, **kwargs: object) -> object:
             user = authenticate()
             g.user = user
+            # Kept apart from the ORM object, which a rolled-back session expires:
+            # the request log must not need the database after it failed.
+            g.username = user.username
             if user.role not in allowed:
                 record_event("authorization.denied", "failure", actor=user,
                              details={"permission": permission, "method": request.method, "path": request.path})

@@ -262,7 +262,11 @@ def fixity_check(limit: int | None, restart: bool) -> None:
 @click.option("--min-age-minutes", type=click.IntRange(min=0), default=60, show_default=True,
               help="Leave versions younger than this alone: their upload may still be committing.")
 def reconcile_storage(discard: bool, min_age_minutes: int) -> None:
-    """List object versions without a revision row, and rows without an object; exits 1 on any."""
+    """List object versions without a revision row and rows without an object.
+
+    Also sets the final retention of revisions still waiting for it. Exits 1
+    when orphans, missing objects or pending retentions remain.
+    """
     from datetime import timedelta
 
     from storage import StorageError
@@ -283,10 +287,16 @@ def reconcile_storage(discard: bool, min_age_minutes: int) -> None:
     for row in result.missing_validation_data:
         click.echo(f"MISSING validation data of document {row.document_id} revision {row.revision.number} "
                    f"key {row.object_key}")
+    for revision in result.retention_finished:
+        click.echo(f"RETENTION SET document {revision.document_id} revision {revision.number}")
+    for revision in result.retention_failed:
+        click.echo(f"RETENTION FAILED document {revision.document_id} revision {revision.number}")
     missing = len(result.missing) + len(result.missing_validation_data)
     click.echo(f"{len(result.orphans)} orphaned versions, {len(result.discarded)} discarded, "
-               f"{missing} missing objects, {result.skipped_recent} recent versions skipped")
-    if result.orphans and len(result.discarded) < len(result.orphans) or missing:
+               f"{missing} missing objects, {result.skipped_recent} recent versions skipped, "
+               f"{len(result.retention_finished)} retentions set, {len(result.retention_failed)} failed")
+    if (result.orphans and len(result.discarded) < len(result.orphans) or missing
+            or result.retention_failed):
         raise SystemExit(1)
 
 

@@ -263,8 +263,8 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "bn": ("সংরক্ষণাগারে পৌঁছানো যাচ্ছে না", "অবজেক্ট স্টোরেজের সাথে সংযোগ করা যাচ্ছে না। পরে আবার চেষ্টা করুন।"),
     },
     "database_unavailable": {
-        "en": ("Database unavailable", "The database cannot be reached. Nothing was changed; try again later."),
-        "bn": ("ডেটাবেসে পৌঁছানো যাচ্ছে না", "ডেটাবেসের সাথে সংযোগ করা যাচ্ছে না। কিছুই পরিবর্তন হয়নি; পরে আবার চেষ্টা করুন।"),
+        "en": ("Database unavailable", "The database cannot be reached. Try again later; an upload retried with the same Idempotency-Key is stored only once."),
+        "bn": ("ডেটাবেসে পৌঁছানো যাচ্ছে না", "ডেটাবেসের সাথে সংযোগ করা যাচ্ছে না। পরে আবার চেষ্টা করুন। একই Idempotency-Key দিয়ে আবার পাঠানো আপলোড একবারই সংরক্ষিত হবে।"),
     },
     "internal_error": {
         "en": ("Internal error", "An unexpected error occurred. Quote the request id when you report it."),

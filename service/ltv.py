@@ -33,6 +33,7 @@ from storage import StorageError
 
 from . import validation_data
 from .archive import (
+    lock_document,
     read_revision,
     record_fixity_failure,
     _record_verification,
@@ -215,6 +216,11 @@ def store_renewed_revision(document: Document, revision: Revision, user: User, r
         if entry.indication == TOTAL_PASSED and after.get(entry.field_name) != TOTAL_PASSED:
             raise RenewalRejected(f"signature {entry.field_name} would no longer pass: {after.get(entry.field_name)}")
 
+    # A signature stored while this renewal ran would be lost by a revision
+    # built on the older one, so the renewal loses the race instead.
+    lock_document(document)
+    if document.current_revision_id != revision.id:
+        raise ApiProblem("revision_conflict")
     number = revision.number + 1
     stored, companions = put_revision_objects(document, number, renewed, digest, report)
     new_revision = Revision(

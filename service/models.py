@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -167,6 +168,11 @@ class Revision(db.Model):
     source_type: Mapped[str] = mapped_column(String(16), default="pdf")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # True until the object version's final object-lock retention is confirmed.
+    # A row is committed with True and cleared after the retention is set, so a
+    # process that dies in between leaves a mark that `flask storage reconcile`
+    # finds and completes.
+    retention_pending: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
     document: Mapped[Document] = relationship(back_populates="revisions", foreign_keys=[document_id])
     created_by: Mapped[User] = relationship()

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from storage import ObjectNotFound, StorageError, StoredObject
 
+from .archive import finish_retention
 from .audit import record_event
 from .components import components
 from .extensions import db
@@ -68,9 +69,11 @@ def check_fixity(limit: int | None = None, *, restart: bool = False,
         if outcome != "ok":
             db.session.add(Verification(document_id=revision.document_id, revision_id=revision.id,
                                         fixity_ok=False, actual_sha256=actual))
+        # Set before the audit event, so the cursor's row lock is taken before
+        # the audit lock, in the order every other transaction uses.
+        cursor.position = revision.id
         record_event("fixity.check", outcome, document_id=revision.document_id,
                      details={"revision": revision.number, "expected_sha256": revision.sha256, "actual_sha256": actual})
-        cursor.position = revision.id
         # Commit per revision, so an interrupted run keeps what it checked.
         db.session.commit()
         if progress is not None:
@@ -107,6 +110,9 @@ class ReconcileResult:
     missing: list[Revision] = field(default_factory=list)
     missing_validation_data: list[ValidationData] = field(default_factory=list)
     skipped_recent: int = 0
+    # Revisions whose final retention was set by this run, and those where it failed.
+    retention_finished: list[Revision] = field(default_factory=list)
+    retention_failed: list[Revision] = field(default_factory=list)
 
 
 def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1)) -> ReconcileResult:
@@ -117,7 +123,9 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
     ``min_age`` are skipped, because their upload may still be committing.
     With ``discard`` an orphan is deleted where its retention allows; a locked
     one is kept and reported. Missing objects are rows without a version;
-    validation-data bundles count like revisions.
+    validation-data bundles count like revisions. Revisions still marked as
+    waiting for their final retention (the process died, or the store failed,
+    after the commit) get it now.
     """
     store = components().store
     known = {(revision.object_key, revision.version_id): revision
@@ -147,7 +155,7 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
             continue
         result.discarded.append(orphan)
         record_event("storage.orphan_discarded", "success", details={"key": orphan.key, "version_id": orphan.version_id})
-        # Commit at once: an open audit append makes every other appender wait.
+        # Committed at once: the audit lock must not stay held while the listing goes on.
         db.session.commit()
 
     result.missing = [revision for identity, revision in known.items() if identity not in seen]
@@ -159,7 +167,23 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
         log.error("reconcile: validation data missing: document=%s revision=%d key=%s", row.document_id,
                   row.revision.number, row.object_key)
     db.session.commit()
-    log.info("reconcile: orphans=%d discarded=%d kept=%d missing=%d missing_validation_data=%d skipped_recent=%d",
-             len(result.orphans), len(result.discarded), len(result.kept), len(result.missing),
-             len(result.missing_validation_data), result.skipped_recent)
+
+    missing_ids = {revision.id for revision in result.missing}
+    pending = db.session.execute(
+        db.select(Revision).where(Revision.retention_pending.is_(True)).order_by(Revision.id)
+    ).scalars().all()
+    for revision in pending:
+        if revision.id in missing_ids:
+            continue
+        stored = StoredObject(revision.object_key, revision.version_id, revision.sha256, revision.size)
+        if finish_retention(stored):
+            result.retention_finished.append(revision)
+            log.info("reconcile: final retention set: document=%s revision=%d", revision.document_id, revision.number)
+        else:
+            result.retention_failed.append(revision)
+
+    log.info("reconcile: orphans=%d discarded=%d kept=%d missing=%d missing_validation_data=%d skipped_recent=%d "
+             "retention_finished=%d retention_failed=%d", len(result.orphans), len(result.discarded),
+             len(result.kept), len(result.missing), len(result.missing_validation_data), result.skipped_recent,
+             len(result.retention_finished), len(result.retention_failed))
     return result

@@ -201,6 +201,23 @@ class EmbeddedSeaweedFS:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The pid of the running ``weed mini`` process, else None."""
+        return self._process.pid if self.running else None
+
+    def kill(self) -> None:
+        """Kill the process with SIGKILL, as a crash would, and reap it.
+
+        The data stays in ``data_dir`` and ``start`` serves it again on the same ports.
+        """
+        process = self._process
+        if process is None:
+            return
+        self._signal_group(process, signal.SIGKILL)
+        process.wait()
+        logger.info("SeaweedFS killed: pid=%d", process.pid)
+
     def start(self, timeout: float = 60) -> None:
         """Start ``weed mini`` and wait until a signed S3 request succeeds.
 

@@ -481,7 +481,14 @@ class ObjectStore:
     def legal_hold(self, key: str, version_id: str) -> bool:
         """Return whether a legal hold is on for exactly that version."""
         with translated_errors(bucket=self.bucket, key=key, version_id=version_id):
-            return self.client.is_object_legal_hold_enabled(self.bucket, key, version_id=version_id)
+            try:
+                return self.client.is_object_legal_hold_enabled(self.bucket, key, version_id=version_id)
+            except S3Error as exc:
+                # minio 7.2.20 returns False only for NoSuchObjectLockConfiguration;
+                # SeaweedFS 4.48 returns NoSuchObjectLegalHold for a version never held.
+                if exc.code == "NoSuchObjectLegalHold":
+                    return False
+                raise
 
     def retention_of(self, key: str, version_id: str) -> Retention | None:
         """Return the object-lock retention of exactly that version, or None."""

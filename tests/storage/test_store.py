@@ -412,3 +412,9 @@ def test_ensure_bucket_probes_encryption_and_leaves_nothing(s3_client: Minio, ma
     store.check_encryption()
 
     assert list(store.all_versions()) == []
+
+
+def test_legal_hold_false_for_version_never_held(locked_store: ObjectStore) -> None:
+    stored, _ = put_pdf(locked_store, new_object_key("doc-never-held"))
+
+    assert locked_store.legal_hold(stored.key, stored.version_id) is False
