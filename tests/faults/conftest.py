@@ -138,8 +138,9 @@ def make_deployment(tmp_path, postgres_cluster, dev_pki) -> Iterator:
     from service import create_app
     from service.auth import issue_token
     from service.extensions import db
-    from service.models import SigningCredential, User
+    from service.models import User
     from signing.devpki import issue_certificate
+    from tests.helpers import bound_credential
 
     deployments: list[Deployment] = []
 
@@ -166,8 +167,8 @@ def make_deployment(tmp_path, postgres_cluster, dev_pki) -> Iterator:
                 tokens[name] = issue_token(user, label="fault test")
                 if name in credentials:
                     p12, passphrase = credentials[name]
-                    db.session.add(SigningCredential(user=user, kind="pkcs12", location=str(p12),
-                                                     secret_file=str(passphrase)))
+                    db.session.add(bound_credential(user=user, kind="pkcs12", location=str(p12),
+                                                    secret_file=str(passphrase)))
             db.session.commit()
             db.session.remove()
         faults = FaultControl(tmp_path / "faults")

@@ -62,13 +62,15 @@ def test_database_crash_before_commit(make_deployment, postgres_cluster, seaweed
     assert sign(process, officer, first_id).status == 201
 
     # The service could not tell whether the two commits happened, so it kept
-    # their objects. The reconciler finds that they have no row and discards them.
+    # their objects: the upload's PDF, and the signed PDF with its
+    # validation-data bundle. The reconciler finds that they have no row and
+    # discards them.
     listed = deployment.reconcile()
     assert listed.returncode == 1, listed.stdout + listed.stderr
-    assert listed.stdout.count("ORPHAN ") == 2
+    assert listed.stdout.count("ORPHAN ") == 3
     discarded = deployment.reconcile("--discard", separate_process=True)
     assert discarded.returncode == 0, discarded.stdout + discarded.stderr
-    assert "2 orphaned versions, 2 discarded, 0 missing objects" in discarded.stdout
+    assert "3 orphaned versions, 3 discarded, 0 missing objects" in discarded.stdout
     assert "0 orphaned versions" in deployment.reconcile().stdout
 
     deployment.assert_consistent(process, {first_id: 2, body(retried)["id"]: 1})

@@ -106,7 +106,7 @@ def test_two_processes_keep_uploads_and_signatures_serial(make_deployment, seawe
     assert "0 orphaned versions, 0 discarded, 0 missing objects" in reconciled.stdout
     audit = deployment.cli("audit", "verify")
     assert audit.returncode == 0, audit.stdout + audit.stderr
-    assert "audit chain intact" in audit.stdout
+    assert "audit log intact" in audit.stdout
     # A legal hold placed through one process while a signature is about to
     # commit in the other must cover the new revision too.
     held_id = ids[3]

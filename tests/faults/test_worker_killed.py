@@ -48,14 +48,15 @@ def test_worker_killed_between_object_write_and_commit(make_deployment, seaweedf
     assert document["signatures"] == []
     assert sign(process, officer, signed_id).status == 201
 
-    # The two objects written before the kills have no row: the reconciler
-    # lists them, discards them and then finds nothing.
+    # The objects written before the kills have no row: the upload's PDF, and
+    # the signed PDF with its validation-data bundle. The reconciler lists
+    # them, discards them and then finds nothing.
     listed = deployment.reconcile()
     assert listed.returncode == 1, listed.stdout + listed.stderr
-    assert listed.stdout.count("ORPHAN ") == 2
+    assert listed.stdout.count("ORPHAN ") == 3
     discarded = deployment.reconcile("--discard", separate_process=True)
     assert discarded.returncode == 0, discarded.stdout + discarded.stderr
-    assert "2 orphaned versions, 2 discarded" in discarded.stdout
+    assert "3 orphaned versions, 3 discarded" in discarded.stdout
     clean = deployment.reconcile()
     assert clean.returncode == 0
     assert "0 orphaned versions" in clean.stdout
