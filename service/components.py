@@ -95,7 +95,8 @@ class Components:
         endpoint, access_key, secret_key = self._s3_connection()
         client = make_client(endpoint, access_key, secret_key, secure=settings.s3_secure, region=settings.s3_region)
         retention = RetentionPolicy(settings.retention_mode, settings.retention_days) if settings.s3_object_lock else None
-        return ObjectStore(client, settings.s3_bucket, object_lock=settings.s3_object_lock, retention=retention)
+        return ObjectStore(client, settings.s3_bucket, object_lock=settings.s3_object_lock, retention=retention,
+                           part_size=settings.s3_part_size)
 
     @property
     def trust_anchors_dir(self) -> Path:
