@@ -13,17 +13,19 @@ import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from pyhanko.sign.signers import Signer
 from sqlalchemy.exc import IntegrityError
 
 from signing.credentials import load_pkcs12_signer
 from signing.errors import CredentialError
-from signing.intake import prepare_upload
+from signing.intake import prepare_upload_file
+from signing.limits import validate_pdf_file_within_limits
 from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_uri
 from signing.sign import SigningProfile, sign_pdf
 from signing.stamp import StampPlacement, VisibleStamp, stamp_lines
@@ -46,6 +48,7 @@ from .models import (
 )
 from .problems import ApiProblem
 from .signing_order import check_next_signature
+from .spool import UploadSpool, new_spool_file
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +62,20 @@ class DocumentFields:
     meeting_date: date | None = None
 
 
+# Stored PDFs up to this size are validated in this process from memory;
+# larger ones in a bounded worker process that reads their spool file.
+IN_PROCESS_VALIDATION_BYTES = 16 * 1024 * 1024
+# Chunk size when hashing or sending a spool file.
+CHUNK_SIZE = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class RetrievedContent:
     document: Document
     revision: Revision
-    data: bytes
+    file: BinaryIO
+    """A spool file holding the verified bytes, positioned at its start; the caller closes it."""
+    size: int
     report: ValidationReport
     verified_at: datetime
 
@@ -115,9 +127,13 @@ def _store_with_row(stored: StoredObject, add_rows) -> None:
         log.exception("could not set final retention on %s version %s", stored.key, stored.version_id)
 
 
-def _request_fingerprint(data: bytes, fields: DocumentFields) -> str:
-    """Return a SHA-256 over the uploaded bytes and every form field."""
-    digest = hashlib.sha256(data)
+def _request_fingerprint(upload: UploadSpool, fields: DocumentFields) -> str:
+    """Return a SHA-256 over the uploaded bytes and every form field.
+
+    It continues the digest computed while the upload was spooled, so the
+    file is not read again.
+    """
+    digest = upload.digest_state()
     for value in (fields.kind, fields.title, fields.memo_number, fields.document_date, fields.meeting_date):
         digest.update(b"\x00" + str(value).encode("utf-8"))
     return digest.hexdigest()
@@ -136,27 +152,52 @@ def _replayed_upload(user: User, key: str, fingerprint: str) -> Document | None:
     return db.session.get(Document, record.document_id)
 
 
-def upload_document(user: User, data: bytes, fields: DocumentFields,
+def _file_digest(stream: BinaryIO) -> tuple[str, int]:
+    """Return the hex SHA-256 and size of a file read from its start, leaving it at its start."""
+    stream.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(CHUNK_SIZE):
+        digest.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return digest.hexdigest(), size
+
+
+def upload_document(user: User, upload: UploadSpool, fields: DocumentFields,
                     idempotency_key: str | None = None) -> tuple[Document, bool]:
-    """Check an upload and store it as revision 1 of a new document.
+    """Check a spooled upload and store it as revision 1 of a new document.
 
     Returns the document and whether it is the result of an earlier request
     with the same ``idempotency_key``, in which case nothing new is stored.
     """
-    # The fingerprint is one more pass over the upload, so only keyed requests pay it.
-    fingerprint = _request_fingerprint(data, fields) if idempotency_key is not None else None
+    fingerprint = _request_fingerprint(upload, fields) if idempotency_key is not None else None
     if idempotency_key is not None:
         earlier = _replayed_upload(user, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier, True
 
-    prepared = prepare_upload(data)
-    digest = sha256_hex(prepared.data)
-    document_id = new_id()
     parts = components()
-    stored = parts.store.put(new_object_key(document_id), prepared.data, sha256=digest,
-                             retention_days=parts.settings.retention_days_for(fields.kind))
+    with new_spool_file(parts.settings, "converted-") as converted:
+        upload.flush()
+        prepared = prepare_upload_file(upload.path, Path(converted.name))
+        if prepared.converted:
+            source: BinaryIO = converted
+            digest, size = _file_digest(converted)
+        else:
+            source = upload
+            source.seek(0)
+            digest, size = upload.sha256, upload.size
+        document_id = new_id()
+        stored = parts.store.put_file(new_object_key(document_id), source, size, sha256=digest,
+                                      retention_days=parts.settings.retention_days_for(fields.kind))
+    return _add_uploaded_document(user, fields, idempotency_key, fingerprint, document_id, stored, prepared)
 
+
+def _add_uploaded_document(user: User, fields: DocumentFields, idempotency_key: str | None,
+                           fingerprint: str | None, document_id: str, stored: StoredObject,
+                           prepared) -> tuple[Document, bool]:
+    digest, size = stored.sha256, stored.size
     document = Document(
         id=document_id,
         kind=fields.kind,
@@ -174,7 +215,7 @@ def upload_document(user: User, data: bytes, fields: DocumentFields,
             object_key=stored.key,
             version_id=stored.version_id,
             sha256=digest,
-            size=len(prepared.data),
+            size=size,
             reason="uploaded",
             source_type=prepared.source_type,
             created_by=user,
@@ -190,7 +231,7 @@ def upload_document(user: User, data: bytes, fields: DocumentFields,
             "success",
             actor=user,
             document_id=document_id,
-            details={"sha256": digest, "size": len(prepared.data), "source_type": prepared.source_type},
+            details={"sha256": digest, "size": size, "source_type": prepared.source_type},
         )
 
     try:
@@ -207,16 +248,22 @@ def upload_document(user: User, data: bytes, fields: DocumentFields,
 
     log.info(
         "document uploaded: document=%s sha256=%s size=%d source_type=%s version=%s",
-        document_id, digest, len(prepared.data), prepared.source_type, stored.version_id,
+        document_id, digest, size, prepared.source_type, stored.version_id,
     )
     return document, False
 
 
-def _read_revision(document: Document, revision: Revision, user: User | None) -> tuple[bytes, str]:
-    """Read exactly the recorded version of a revision and return its bytes and SHA-256."""
+def _spool_revision(document: Document, revision: Revision, user: User | None) -> tuple[BinaryIO, str, int]:
+    """Copy exactly the recorded version of a revision into a new spool file.
+
+    Returns the file, positioned at its start, with the SHA-256 and size of
+    its bytes; the caller closes it.
+    """
+    spool = new_spool_file(components().settings, "object-")
     try:
-        data = components().store.get(revision.object_key, revision.version_id)
+        digest, size = components().store.get_to_file(revision.object_key, revision.version_id, spool)
     except ObjectNotFound:
+        spool.close()
         log.error(
             "stored object missing: document=%s revision=%d key=%s version=%s",
             document.id, revision.number, revision.object_key, revision.version_id,
@@ -225,7 +272,18 @@ def _read_revision(document: Document, revision: Revision, user: User | None) ->
                      details={"revision": revision.number, "key": revision.object_key})
         db.session.commit()
         raise ApiProblem("stored_object_missing", revision=revision.number) from None
-    return data, sha256_hex(data)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, digest, size
+
+
+def _read_revision(document: Document, revision: Revision, user: User | None) -> tuple[bytes, str]:
+    """Read exactly the recorded version of a revision and return its bytes and SHA-256."""
+    spool, digest, _ = _spool_revision(document, revision, user)
+    with spool:
+        return spool.read(), digest
 
 
 def _record_fixity_failure(document: Document, revision: Revision, actual: str, user: User | None) -> Verification:
@@ -248,8 +306,12 @@ def _record_fixity_failure(document: Document, revision: Revision, actual: str, 
     return verification
 
 
-def _validate(data: bytes, digest: str, *, fresh: bool) -> tuple[ValidationReport, bool]:
-    """Validate bytes, reusing a cached report unless ``fresh``; return (report, computed)."""
+def _validate(data: bytes | BinaryIO, digest: str, *, fresh: bool) -> tuple[ValidationReport, bool]:
+    """Validate bytes or a spool file, reusing a cached report unless ``fresh``; return (report, computed).
+
+    A spool file larger than IN_PROCESS_VALIDATION_BYTES is validated by a
+    worker process that reads the file, so this process never holds it.
+    """
     parts = components()
     policy = parts.policy
     fingerprint = parts.policy_fingerprint
@@ -257,7 +319,17 @@ def _validate(data: bytes, digest: str, *, fresh: bool) -> tuple[ValidationRepor
         cached = parts.reports.get(digest, fingerprint)
         if cached is not None:
             return cached, False
-    report = validate_pdf(data, policy)
+    if isinstance(data, bytes):
+        report = validate_pdf(data, policy)
+    else:
+        size = data.seek(0, 2)
+        data.seek(0)
+        if size > IN_PROCESS_VALIDATION_BYTES:
+            data.flush()
+            report = validate_pdf_file_within_limits(Path(data.name), policy)
+        else:
+            report = validate_pdf(data.read(), policy)
+            data.seek(0)
     parts.reports.put(digest, fingerprint, report)
     return report, True
 
@@ -279,24 +351,29 @@ def _record_verification(document: Document, revision: Revision, digest: str, re
 
 
 def retrieve_content(document_id: str, user: User) -> RetrievedContent:
-    """Return the current revision's bytes after checking fixity and validating signatures.
+    """Return the current revision in a spool file after checking fixity and validating signatures.
 
-    A fixity mismatch is recorded and raised as a problem; the bytes are never returned.
+    The object is copied into the spool file while it is hashed; a fixity
+    mismatch is recorded and raised as a problem, and the file is deleted
+    unread. The caller sends and closes the returned file.
     """
     document = get_document(document_id)
     revision = document.current_revision
-    data, digest = _read_revision(document, revision, user)
-    if digest != revision.sha256:
-        _record_fixity_failure(document, revision, digest, user)
-        raise ApiProblem("fixity_mismatch", revision=revision.number)
+    spool, digest, size = _spool_revision(document, revision, user)
+    with ExitStack() as cleanup:
+        cleanup.callback(spool.close)
+        if digest != revision.sha256:
+            _record_fixity_failure(document, revision, digest, user)
+            raise ApiProblem("fixity_mismatch", revision=revision.number)
 
-    report, computed = _validate(data, digest, fresh=False)
-    if computed:
-        _record_verification(document, revision, digest, report, user)
-    record_event("document.read", "success", actor=user, document_id=document.id,
-                 details={"revision": revision.number, "indication": report.indication})
-    db.session.commit()
-    return RetrievedContent(document, revision, data, report, report.validated_at)
+        report, computed = _validate(spool, digest, fresh=False)
+        if computed:
+            _record_verification(document, revision, digest, report, user)
+        record_event("document.read", "success", actor=user, document_id=document.id,
+                     details={"revision": revision.number, "indication": report.indication})
+        db.session.commit()
+        cleanup.pop_all()
+    return RetrievedContent(document, revision, spool, size, report, report.validated_at)
 
 
 def verify_document(document_id: str, user: User) -> VerificationResult:
@@ -307,12 +384,12 @@ def verify_document(document_id: str, user: User) -> VerificationResult:
     """
     document = get_document(document_id)
     revision = document.current_revision
-    data, digest = _read_revision(document, revision, user)
-    if digest != revision.sha256:
-        verification = _record_fixity_failure(document, revision, digest, user)
-        return VerificationResult(document, revision, digest, False, None, verification)
-
-    report, _ = _validate(data, digest, fresh=True)
+    spool, digest, _ = _spool_revision(document, revision, user)
+    with spool:
+        if digest != revision.sha256:
+            verification = _record_fixity_failure(document, revision, digest, user)
+            return VerificationResult(document, revision, digest, False, None, verification)
+        report, _ = _validate(spool, digest, fresh=True)
     verification = _record_verification(document, revision, digest, report, user)
     record_event("document.verify", "success", actor=user, document_id=document.id,
                  details={"revision": revision.number, "indication": report.indication})

@@ -21,6 +21,7 @@ import logging
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import img2pdf
 import pikepdf
@@ -33,7 +34,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from signing.errors import InvalidDocument
 from signing.limits import Deadline, InputLimits, count_decoded_bytes, run_isolated
 
-__all__ = ["InputLimits", "PreparedPdf", "prepare_upload", "sniff_type"]
+__all__ = ["InputLimits", "PreparedFile", "PreparedPdf", "prepare_upload", "prepare_upload_file", "sniff_type"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,17 @@ class PreparedPdf:
     """Type detected from the uploaded bytes: ``"pdf"``, ``"jpeg"``, ``"png"`` or ``"tiff"``."""
     converted: bool
     """True when ``data`` was produced from an image, False for an uploaded PDF kept as is."""
+
+
+@dataclass(frozen=True)
+class PreparedFile:
+    """An uploaded file checked by :func:`prepare_upload_file`."""
+
+    path: Path
+    """The PDF to store: the uploaded file itself, or the PDF converted from an image."""
+    page_count: int
+    source_type: str
+    converted: bool
 
 
 def sniff_type(data: bytes) -> str | None:
@@ -122,6 +134,47 @@ def prepare_upload(data: bytes, limits: InputLimits | None = None) -> PreparedPd
     if converted is None:
         return PreparedPdf(data=data, page_count=page_count, source_type=source_type, converted=False)
     return PreparedPdf(data=converted, page_count=page_count, source_type=source_type, converted=True)
+
+
+def prepare_upload_file(path: Path, converted_path: Path, limits: InputLimits | None = None) -> PreparedFile:
+    """Check the uploaded file at ``path`` as :func:`prepare_upload` checks bytes.
+
+    The worker process reads the file itself, so the caller never holds its
+    bytes. An image is converted into ``converted_path``, which must exist
+    and be writable; the result's ``path`` names the PDF to store. Raises
+    what :func:`prepare_upload` raises.
+    """
+    limits = limits or InputLimits()
+    with open(path, "rb") as stream:
+        head = stream.read(16)
+    if not head:
+        raise InvalidDocument("empty", "the upload contains no bytes")
+    source_type = sniff_type(head)
+    if source_type is None:
+        raise InvalidDocument("unsupported_type", _describe_unknown(head))
+
+    page_count, converted = run_isolated(
+        _prepare_file_in_worker,
+        str(path),
+        str(converted_path),
+        source_type,
+        limits,
+        timeout_seconds=limits.parse_timeout_seconds + _REPORT_GRACE_SECONDS,
+        memory_bytes=limits.max_memory_bytes,
+    )
+    return PreparedFile(path=converted_path if converted else path, page_count=page_count,
+                        source_type=source_type, converted=converted)
+
+
+def _prepare_file_in_worker(path: str, converted_path: str, source_type: str,
+                            limits: InputLimits) -> tuple[int, bool]:
+    """Check the file at ``path``, writing an image's PDF to ``converted_path``; runs in the worker process."""
+    data = Path(path).read_bytes()
+    page_count, converted = _prepare_in_worker(data, source_type, limits)
+    if converted is None:
+        return page_count, False
+    Path(converted_path).write_bytes(converted)
+    return page_count, True
 
 
 def _describe_unknown(data: bytes) -> str:

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from flask import Response, current_app, g, request, url_for
+from werkzeug.wsgi import wrap_file
 from sqlalchemy.orm import joinedload
 
 from config import PADES_LEVELS
@@ -98,8 +99,8 @@ def create_document() -> tuple[dict, int, dict]:
                        "ফাইল ও তথ্যগুলো multipart/form-data হিসেবে পাঠান")
     idempotency_key = _idempotency_key()
     fields = _parse_upload_fields()
-    data = read_upload()
-    document, replayed = archive.upload_document(g.user, data, fields, idempotency_key)
+    upload = read_upload()
+    document, replayed = archive.upload_document(g.user, upload, fields, idempotency_key)
     headers = {"Location": url_for("api.get_document", document_id=document.id)}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -330,7 +331,11 @@ def get_content(document_id: str) -> Response:
     content = archive.retrieve_content(document_id, g.user)
     report = content.report
     digest = content.revision.sha256
-    response = Response(content.data, mimetype="application/pdf")
+    # The spool file holds the verified bytes; the WSGI server sends it in
+    # chunks (gunicorn with sendfile) and the response closes, and so deletes, it.
+    body = wrap_file(request.environ, content.file, archive.CHUNK_SIZE)
+    response = Response(body, mimetype="application/pdf", direct_passthrough=True)
+    response.content_length = content.size
     response.headers["Content-Disposition"] = f'inline; filename="{content.document.id}-r{content.revision.number}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["ETag"] = f'"{digest}"'

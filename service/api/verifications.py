@@ -24,7 +24,8 @@ def create_verification() -> dict:
     if request.mimetype != "multipart/form-data":
         raise invalid_field("request", "send the PDF as the multipart/form-data field 'file'",
                        "PDF ফাইলটি multipart/form-data-এর 'file' ঘরে পাঠান")
-    data = read_upload()
+    # Auditors hand in single files to check, so the bytes are read into memory.
+    data = read_upload().read()
     if data and sniff_type(data) != "pdf":
         raise ApiProblem("unsupported_type")
     # The same structural checks as an upload, so a damaged or encrypted file
