@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from pyhanko.sign.signers import Signer
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from signing.credentials import load_pkcs12_signer
 from signing.errors import CredentialError
@@ -95,7 +96,8 @@ def sha256_hex(data: bytes) -> str:
 
 
 def get_document(document_id: str) -> Document:
-    document = db.session.get(Document, document_id)
+    # Every caller reads the current revision, so it comes with the same query.
+    document = db.session.get(Document, document_id, options=[joinedload(Document.current_revision)])
     if document is None:
         raise ApiProblem("document_not_found", document_id=document_id)
     return document

@@ -6,9 +6,11 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Callable
+from datetime import timedelta, timezone
 from typing import TypeVar
 
 from flask import g, request
+from sqlalchemy.orm import joinedload
 
 from .audit import record_event
 from .extensions import db
@@ -18,6 +20,8 @@ from .problems import ApiProblem
 F = TypeVar("F", bound=Callable[..., object])
 
 TOKEN_PREFIX = "dolil_"
+# A token's last use is updated at most this often.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 # Every API action and the roles allowed to perform it. A view names exactly
 # one permission; a role missing from a set gets 403.
@@ -54,13 +58,23 @@ def authenticate() -> User:
         raise ApiProblem("unauthorized", headers={"WWW-Authenticate": 'Bearer realm="dolil"'})
 
     api_token = db.session.execute(
-        db.select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))
+        db.select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == hash_token(token.strip()))
     ).scalar_one_or_none()
     if api_token is None or api_token.revoked_at is not None or not api_token.user.active:
         raise ApiProblem(
             "unauthorized", headers={"WWW-Authenticate": 'Bearer realm="dolil", error="invalid_token"'}
         )
-    api_token.last_used_at = utcnow()
+    now = utcnow()
+    last_used = api_token.last_used_at
+    if last_used is not None and last_used.tzinfo is None:
+        # SQLite returns stored datetimes without their zone; they are UTC.
+        last_used = last_used.replace(tzinfo=timezone.utc)
+    if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
+        # Recorded to the minute: an UPDATE on every request would cost each
+        # read a row write for a figure that only `tokens list` shows.
+        api_token.last_used_at = now
     return api_token.user
 
 
