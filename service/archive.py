@@ -28,7 +28,7 @@ from signing.errors import CredentialError
 from signing.intake import prepare_upload_file
 from signing.limits import validate_pdf_file_within_limits
 from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_uri
-from signing.sign import SigningProfile, sign_pdf
+from signing.sign import SigningProfile, sign_pdf_file
 from signing.stamp import StampPlacement, VisibleStamp, stamp_lines
 from signing.validation import ValidationReport, validate_pdf
 from storage import ObjectNotFound, StoredObject, new_object_key
@@ -281,13 +281,6 @@ def _spool_revision(document: Document, revision: Revision, user: User | None) -
     return spool, digest, size
 
 
-def _read_revision(document: Document, revision: Revision, user: User | None) -> tuple[bytes, str]:
-    """Read exactly the recorded version of a revision and return its bytes and SHA-256."""
-    spool, digest, _ = _spool_revision(document, revision, user)
-    with spool:
-        return spool.read(), digest
-
-
 def _record_fixity_failure(document: Document, revision: Revision, actual: str, user: User | None) -> Verification:
     log.error(
         "fixity mismatch: document=%s revision=%d key=%s version=%s expected=%s actual=%s",
@@ -460,14 +453,25 @@ def signature_stamp(user: User, placement: StampPlacement) -> VisibleStamp:
     return VisibleStamp(lines, placement)
 
 
-def read_current_revision(document: Document, user: User) -> tuple[Revision, bytes]:
-    """Read the current revision's bytes after checking their fixity; a mismatch is recorded and raised."""
+def open_current_revision(document: Document, user: User) -> tuple[Revision, BinaryIO]:
+    """Spool the current revision after checking its fixity; a mismatch is recorded and raised.
+
+    The caller closes the returned file.
+    """
     revision = document.current_revision
-    data, digest = _read_revision(document, revision, user)
+    spool, digest, _ = _spool_revision(document, revision, user)
     if digest != revision.sha256:
+        spool.close()
         _record_fixity_failure(document, revision, digest, user)
         raise ApiProblem("fixity_mismatch", revision=revision.number)
-    return revision, data
+    return revision, spool
+
+
+def read_current_revision(document: Document, user: User) -> tuple[Revision, bytes]:
+    """Read the current revision's bytes after checking their fixity; a mismatch is recorded and raised."""
+    revision, spool = open_current_revision(document, user)
+    with spool:
+        return revision, spool.read()
 
 
 def sign_document(document_id: str, user: User, profile: SigningProfile,
@@ -475,25 +479,31 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
     """Sign the current revision with the user's credential and store the result as a new revision.
 
     ``role`` is the signer's role in the document kind's signing order; by
-    default the next role that has not signed.
+    default the next role that has not signed. The revision is read from a
+    spool file and signed into another, so the PDF is never held in memory.
     """
     document = get_document(document_id)
     role, certify = check_next_signature(document, user, role)
     profile = dataclasses.replace(profile, certify=certify)
     credential = _signing_credential(user)
-    revision, data = read_current_revision(document, user)
+    revision, source = open_current_revision(document, user)
 
     parts = components()
-    with _open_signer(credential, pin) as signer:
-        signed = sign_pdf(data, signer, profile, timestamper=parts.timestamper, policy=parts.policy)
-    return store_signed_revision(document, revision, user, signed, role)
+    with source, new_spool_file(parts.settings, "signed-") as signed:
+        with _open_signer(credential, pin) as signer:
+            sign_pdf_file(source, signed, signer, profile, timestamper=parts.timestamper, policy=parts.policy)
+        return store_signed_revision(document, revision, user, signed, role)
 
 
-def store_signed_revision(document: Document, revision: Revision, user: User, signed: bytes,
+def store_signed_revision(document: Document, revision: Revision, user: User, signed: bytes | BinaryIO,
                           role: str | None) -> tuple[Signature, ValidationReport]:
-    """Validate a newly signed PDF and store it as the revision after ``revision``."""
+    """Validate a newly signed PDF, as bytes or a spool file, and store it as the revision after ``revision``."""
     parts = components()
-    signed_digest = sha256_hex(signed)
+    if isinstance(signed, bytes):
+        signed_digest, signed_size = sha256_hex(signed), len(signed)
+    else:
+        signed.flush()
+        signed_digest, signed_size = _file_digest(signed)
 
     # Validate before storing: a signature the archive itself would not accept
     # must never become a revision.
@@ -507,15 +517,22 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
     # visible stamp added after a certification that does not permit it.
     earlier = {entry.field_name: entry.indication for entry in report.signatures[:-1]}
     if any(indication != "TOTAL_PASSED" for indication in earlier.values()):
-        previous_data, previous_digest = _read_revision(document, revision, None)
-        previous, _ = _validate(previous_data, previous_digest, fresh=False)
+        previous_file, previous_digest, _ = _spool_revision(document, revision, None)
+        with previous_file:
+            previous, _ = _validate(previous_file, previous_digest, fresh=False)
         for entry in previous.signatures:
             if entry.indication == "TOTAL_PASSED" and earlier.get(entry.field_name) != "TOTAL_PASSED":
                 log.error("refusing a signature that invalidates %s: document=%s", entry.field_name, document.id)
                 raise ApiProblem("signature_breaks_earlier", field_name=entry.field_name)
 
-    stored = parts.store.put(new_object_key(document.id), signed, sha256=signed_digest,
-                             retention_days=parts.settings.retention_days_for(document.kind))
+    retention_days = parts.settings.retention_days_for(document.kind)
+    if isinstance(signed, bytes):
+        stored = parts.store.put(new_object_key(document.id), signed, sha256=signed_digest,
+                                 retention_days=retention_days)
+    else:
+        signed.seek(0)
+        stored = parts.store.put_file(new_object_key(document.id), signed, signed_size, sha256=signed_digest,
+                                      retention_days=retention_days)
     if document.legal_hold:
         # A hold covers every version of the document, including new ones.
         parts.store.set_legal_hold(stored.key, stored.version_id, True)
@@ -525,7 +542,7 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
         object_key=stored.key,
         version_id=stored.version_id,
         sha256=signed_digest,
-        size=len(signed),
+        size=signed_size,
         reason="signed",
         source_type="pdf",
         created_by=user,

@@ -473,7 +473,7 @@ async def _prepare(
         # bytes_reserved counts hex digits, two per DER byte.
         bytes_reserved += 2 * (token_size + _TIMESTAMP_MARGIN_BYTES)
 
-    writer = _open_writer(data)
+    writer = _open_writer(io.BytesIO(data))
     field_name = profile.field_name or _fresh_field_name(writer.prev)
     if profile.field_name is not None:
         _check_requested_field(writer.prev, profile.field_name)

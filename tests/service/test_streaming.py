@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from bench.pdfs import generate_pdf
+from service import archive
 from service.extensions import db
 from service.models import AuditEvent, Document, Revision
 from service.spool import spool_dir
@@ -112,4 +113,31 @@ def test_fixity_mismatch_on_streamed_read_sends_no_content(streaming_app, make_b
     assert "Dolil-Fixity" not in response.headers
     event = db.session.query(AuditEvent).filter_by(document_id=document_id, action="document.fixity").one()
     assert event.outcome == "failure"
+    assert spool_files(app) == []
+
+
+def test_large_document_signed_from_and_to_files(streaming_app, tokens, monkeypatch):
+    app = streaming_app
+    client = app.test_client()
+    # Files above this are validated by a worker process that reads the spool file.
+    monkeypatch.setattr(archive, "IN_PROCESS_VALIDATION_BYTES", 1024 * 1024)
+    data = generate_pdf(PART_SIZE + 1024 * 1024)
+    document_id = upload(client, tokens["officer"], data=data, filename="large.pdf").get_json()["id"]
+
+    response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(tokens["officer"]))
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["validation"]["indication"] == "TOTAL_PASSED"
+    revision = db.session.get(Document, document_id).current_revision
+    assert revision.number == 2
+    store = app.extensions["dolil"].store
+    stat = store.client.stat_object(store.bucket, revision.object_key, version_id=revision.version_id)
+    assert stat.etag.endswith("-2")
+    read = client.get(f"/api/v1/documents/{document_id}/content", headers=bearer(tokens["auditor"]))
+    signed = read.get_data()
+    read.close()
+    assert read.headers["Dolil-Validation"] == "TOTAL_PASSED"
+    # An incremental update: the uploaded bytes are a prefix of the signed PDF.
+    assert signed.startswith(data)
+    assert hashlib.sha256(signed).hexdigest() == revision.sha256 == read.headers["Dolil-Content-SHA256"]
     assert spool_files(app) == []
