@@ -78,11 +78,11 @@ def _register_request_hooks(app: Flask) -> None:
     def finish_request(response):
         response.headers["X-Request-Id"] = g.get("request_id", "")
         duration_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        user = g.get("user")
+        username = g.get("username", "-")
         log.info(
             "request: method=%s path=%s status=%d duration_ms=%.1f user=%s request_id=%s",
             request.method, request.path, response.status_code, duration_ms,
-            user.username if user is not None else "-", g.get("request_id"),
+            username, g.get("request_id"),
         )
         return response
 

@@ -72,8 +72,11 @@ CHUNK_SIZE = 1024 * 1024
 
 @dataclass(frozen=True)
 class RetrievedContent:
-    document: Document
-    revision: Revision
+    """A verified revision ready to send; plain values, because the read's commit expires the rows."""
+
+    document_id: str
+    revision_number: int
+    sha256: str
     file: BinaryIO
     """A spool file holding the verified bytes, positioned at its start; the caller closes it."""
     size: int
@@ -360,7 +363,8 @@ def retrieve_content(document_id: str, user: User) -> RetrievedContent:
         if digest != revision.sha256:
             _record_fixity_failure(document, revision, digest, user)
             raise ApiProblem("fixity_mismatch", revision=revision.number)
-
+        # Read before the commit, which expires the rows' attributes.
+        document_id, revision_number = document.id, revision.number
         report, computed = _validate(spool, digest, fresh=False)
         if computed:
             _record_verification(document, revision, digest, report, user)
@@ -368,7 +372,7 @@ def retrieve_content(document_id: str, user: User) -> RetrievedContent:
                      details={"revision": revision.number, "indication": report.indication})
         db.session.commit()
         cleanup.pop_all()
-    return RetrievedContent(document, revision, spool, size, report, report.validated_at)
+    return RetrievedContent(document_id, revision_number, digest, spool, size, report, report.validated_at)
 
 
 def verify_document(document_id: str, user: User) -> VerificationResult:

@@ -96,6 +96,9 @@ def require_permission(permission: str) -> Callable[[F], F]:
         def wrapper(*args: object, **kwargs: object) -> object:
             user = authenticate()
             g.user = user
+            # Kept for the request log, which runs after the view's commit has
+            # expired the user's attributes.
+            g.username = user.username
             if user.role not in allowed:
                 record_event("authorization.denied", "failure", actor=user,
                              details={"permission": permission, "method": request.method, "path": request.path})

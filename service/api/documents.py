@@ -330,19 +330,19 @@ VERIFICATION_HEADERS = {
 def get_content(document_id: str) -> Response:
     content = archive.retrieve_content(document_id, g.user)
     report = content.report
-    digest = content.revision.sha256
+    digest = content.sha256
     # The spool file holds the verified bytes; the WSGI server sends it in
     # chunks (gunicorn with sendfile) and the response closes, and so deletes, it.
     body = wrap_file(request.environ, content.file, archive.CHUNK_SIZE)
     response = Response(body, mimetype="application/pdf", direct_passthrough=True)
     response.content_length = content.size
-    response.headers["Content-Disposition"] = f'inline; filename="{content.document.id}-r{content.revision.number}.pdf"'
+    response.headers["Content-Disposition"] = f'inline; filename="{content.document_id}-r{content.revision_number}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["ETag"] = f'"{digest}"'
     response.headers["Repr-Digest"] = "sha-256=:" + base64.b64encode(bytes.fromhex(digest)).decode() + ":"
     response.headers[VERIFICATION_HEADERS["fixity"]] = "passed"
     response.headers[VERIFICATION_HEADERS["sha256"]] = digest
-    response.headers[VERIFICATION_HEADERS["revision"]] = str(content.revision.number)
+    response.headers[VERIFICATION_HEADERS["revision"]] = str(content.revision_number)
     response.headers[VERIFICATION_HEADERS["indication"]] = report.indication
     response.headers[VERIFICATION_HEADERS["signatures"]] = str(len(report.signatures))
     response.headers[VERIFICATION_HEADERS["policy"]] = report.policy
