@@ -308,7 +308,7 @@ def _validate(data: bytes | BinaryIO, digest: str, *, fresh: bool) -> tuple[Vali
     """Validate bytes or a spool file, reusing a cached report unless ``fresh``; return (report, computed).
 
     A spool file larger than IN_PROCESS_VALIDATION_BYTES is validated by a
-    worker process that reads the file, so this process never holds it.
+    worker process that reads the file, so this process never loads it.
     """
     parts = components()
     policy = parts.policy
@@ -351,9 +351,9 @@ def _record_verification(document: Document, revision: Revision, digest: str, re
 def retrieve_content(document_id: str, user: User) -> RetrievedContent:
     """Return the current revision in a spool file after checking fixity and validating signatures.
 
-    The object is copied into the spool file while it is hashed; a fixity
-    mismatch is recorded and raised as a problem, and the file is deleted
-    unread. The caller sends and closes the returned file.
+    The object is copied into the spool file while it is hashed. A fixity
+    mismatch is recorded and raised as a problem, and the file is then
+    deleted unread. The caller sends and closes the returned file.
     """
     document = get_document(document_id)
     revision = document.current_revision

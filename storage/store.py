@@ -65,6 +65,8 @@ class StoredObject:
     version_id: str | None
     sha256: str
     size: int
+    provisional_until: dt.datetime | None = None
+    """The retain-until date of the provisional GOVERNANCE retention ``put`` wrote, if it wrote one."""
 
 
 @dataclass(frozen=True)
@@ -270,12 +272,12 @@ class ObjectStore:
             return self.put_file(key, io.BytesIO(data), len(data), sha256=sha256,
                                  content_type=content_type, retention_days=retention_days)
         checksum = _sha256_base64(sha256)
-        headers = self._write_headers(content_type, retention_days)
+        headers, retain_until = self._write_headers(content_type, retention_days)
         headers["x-amz-checksum-sha256"] = checksum
         with translated_errors(bucket=self.bucket, key=key, sha256=sha256):
             # One request with the whole object, so the checksum covers all of it.
             result = self.client._put_object(self.bucket, key, data, headers)  # noqa: SLF001
-        return self._stored(key, result.version_id, sha256, len(data), headers, parts=1)
+        return self._stored(key, result.version_id, sha256, len(data), retain_until, parts=1)
 
     def put_file(
         self,
@@ -308,7 +310,7 @@ class ObjectStore:
         part_count = -(-size // self.part_size)
         if part_count > 10000:
             raise ValueError(f"object of {size} bytes needs {part_count} parts; S3 allows 10000")
-        headers = self._write_headers(content_type, retention_days)
+        headers, retain_until = self._write_headers(content_type, retention_days)
         headers["x-amz-checksum-algorithm"] = "SHA256"
         client = self.client
         with translated_errors(bucket=self.bucket, key=key, sha256=sha256):
@@ -343,7 +345,7 @@ class ObjectStore:
                 except Exception:
                     logger.exception("could not abort multipart upload %s of %s", upload_id, key)
                 raise
-        return self._stored(key, version_id, sha256, size, headers, parts=part_count)
+        return self._stored(key, version_id, sha256, size, retain_until, parts=part_count)
 
     def _complete_multipart(self, key: str, upload_id: str, etags: list[str], part_digests: list[bytes]) -> str | None:
         # minio 7.2.20's _complete_multipart_upload sends no part checksums,
@@ -373,33 +375,37 @@ class ObjectStore:
             raise ChecksumMismatch(key, None, code="CompositeChecksumMismatch")
         return response.headers.get("x-amz-version-id")
 
-    def _write_headers(self, content_type: str, retention_days: int | None) -> dict[str, str]:
+    def _write_headers(self, content_type: str,
+                       retention_days: int | None) -> tuple[dict[str, str], dt.datetime | None]:
+        """Return the headers of a new version and the retain-until date of its provisional retention."""
         headers = {"Content-Type": content_type}
+        retain_until = None
         if self.object_lock and self.retention is not None:
             # Provisional: a GOVERNANCE version can still be deleted with the bypass
             # header if the caller's database commit fails.
             retain_until = _retain_until(retention_days or self.retention.days)
             headers["x-amz-object-lock-mode"] = GOVERNANCE
             headers["x-amz-object-lock-retain-until-date"] = to_iso8601utc(retain_until) or ""
-        return headers
+        return headers, retain_until
 
-    def _stored(self, key: str, version_id: str | None, sha256: str, size: int, headers: dict[str, str],
-                *, parts: int) -> StoredObject:
+    def _stored(self, key: str, version_id: str | None, sha256: str, size: int,
+                retain_until: dt.datetime | None, *, parts: int) -> StoredObject:
         if self.versioning and not version_id:
             raise StorageUnavailable(
                 f"the store assigned no version id to {key!r}: "
                 f"versioning on bucket {self.bucket!r} is off"
             )
-        stored = StoredObject(key=key, version_id=version_id, sha256=sha256.lower(), size=size)
+        stored = StoredObject(key=key, version_id=version_id, sha256=sha256.lower(), size=size,
+                              provisional_until=retain_until)
         logger.info(
-            "object stored: bucket=%s key=%s version_id=%s sha256=%s size=%d parts=%d retention=%s",
+            "object stored: bucket=%s key=%s version_id=%s sha256=%s size=%d parts=%d retain_until=%s",
             self.bucket,
             key,
             version_id,
             stored.sha256,
             stored.size,
             parts,
-            headers.get("x-amz-object-lock-mode"),
+            retain_until.isoformat() if retain_until else None,
         )
         return stored
 
@@ -413,6 +419,9 @@ class ObjectStore:
             return
         if obj.version_id is None:
             raise ValueError(f"cannot set retention on {obj.key!r} without a version id")
+        if obj.provisional_until is not None and self.retention.mode == GOVERNANCE:
+            # ``put`` wrote this version under GOVERNANCE, which is already final.
+            return
 
         with translated_errors(bucket=self.bucket, key=obj.key, version_id=obj.version_id):
             current = self._get_retention(obj)
