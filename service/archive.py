@@ -323,6 +323,8 @@ def _validate(data: bytes | BinaryIO, digest: str, *, fresh: bool) -> tuple[Vali
         size = data.seek(0, 2)
         data.seek(0)
         if size > IN_PROCESS_VALIDATION_BYTES:
+            # NOTE: the worker's limits (InputLimits: 120 s, 2 GiB) apply to stored
+            # PDFs too, so a larger or slower one gets processing_timeout or memory_limit.
             data.flush()
             report = validate_pdf_file_within_limits(Path(data.name), policy)
         else:
