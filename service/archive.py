@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from signing.credentials import load_pkcs12_signer
 from signing.errors import CredentialError
-from signing.intake import prepare_upload_file
+from signing.intake import PreparedFile, prepare_upload_file
 from signing.limits import validate_pdf_file_within_limits
 from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_uri
 from signing.sign import SigningProfile, sign_pdf_file
@@ -201,7 +201,8 @@ def upload_document(user: User, upload: UploadSpool, fields: DocumentFields,
 
 def _add_uploaded_document(user: User, fields: DocumentFields, idempotency_key: str | None,
                            fingerprint: str | None, document_id: str, stored: StoredObject,
-                           prepared) -> tuple[Document, bool]:
+                           prepared: PreparedFile) -> tuple[Document, bool]:
+    """Commit the rows and audit event of an uploaded document whose object is stored."""
     digest, size = stored.sha256, stored.size
     document = Document(
         id=document_id,
