@@ -8,8 +8,8 @@ import json
 from datetime import datetime
 
 from flask import Response, current_app, g, request, url_for
-from werkzeug.wsgi import wrap_file
 from sqlalchemy.orm import joinedload
+from werkzeug.wsgi import wrap_file
 
 from config import PADES_LEVELS
 from signing.sign import SigningProfile
