@@ -14,7 +14,8 @@ from bench.pdfs import generate_pdf
 from service import archive
 from service.extensions import db
 from service.models import AuditEvent, Document, Revision
-from service.spool import spool_dir
+from service.problems import ApiProblem
+from service.spool import UploadSpool, spool_dir
 from storage import ObjectStore
 from tests.helpers import bearer, upload
 
@@ -141,3 +142,39 @@ def test_large_document_signed_from_and_to_files(streaming_app, tokens, monkeypa
     assert signed.startswith(data)
     assert hashlib.sha256(signed).hexdigest() == revision.sha256 == read.headers["Dolil-Content-SHA256"]
     assert spool_files(app) == []
+
+
+def test_upload_spool_deleted_when_limit_passed(app):
+    settings = app.config["DOLIL_SETTINGS"]
+    spool = UploadSpool(settings, max_bytes=10)
+    path = spool.path
+    spool.write(b"%PDF-1.7\n")
+
+    with pytest.raises(ApiProblem) as caught:
+        spool.write(b"too much")
+
+    assert caught.value.code == "file_too_large"
+    assert caught.value.status == 413
+    assert spool.closed
+    assert not path.exists()
+
+
+def test_upload_spool_hashes_what_it_writes(app):
+    spool = UploadSpool(app.config["DOLIL_SETTINGS"], max_bytes=100)
+    spool.write(b"%PDF-1.7\n")
+    spool.write(b"%%EOF\n")
+    spool.flush()
+
+    assert spool.sha256 == hashlib.sha256(b"%PDF-1.7\n%%EOF\n").hexdigest()
+    assert spool.size == 15
+    assert spool.path.read_bytes() == b"%PDF-1.7\n%%EOF\n"
+    spool.close()
+    assert not spool.path.exists()
+
+
+@pytest.mark.parametrize("part_size", [5 * 1024 * 1024 - 1, 5 * 1024 ** 3 + 1])
+def test_part_size_setting_within_s3_limits(part_size):
+    from config import ConfigurationError, Settings
+
+    with pytest.raises(ConfigurationError, match="DOLIL_S3_PART_SIZE"):
+        Settings(s3_part_size=part_size).validate()
