@@ -3,7 +3,7 @@
 A spool file lives under ``DATA_DIR/spool``, is readable only by the service's
 user (``tempfile`` creates it with mode 0600) and is deleted when it is closed.
 Uploaded files are hashed and counted while Werkzeug's form parser writes them,
-so the upload limit holds before the request has been read to its end.
+so the upload limit applies before the request has been read to its end.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from .problems import ApiProblem
 log = logging.getLogger(__name__)
 
 SPOOL_DIR_NAME = "spool"
-# A spool file older than this is left over from a process that was killed;
-# no request takes that long.
+# A spool file older than this was left behind by a process that was killed,
+# because a day is far longer than any request runs.
 STALE_SPOOL_SECONDS = 24 * 3600
 
 
@@ -123,9 +123,9 @@ class UploadSpool:
 class SpoolingRequest(Request):
     """A request whose uploaded files go to :class:`UploadSpool` files in the data directory.
 
-    Werkzeug's default keeps files under 500 KiB in memory and larger ones in
-    the system's temporary directory, unhashed and limited only by the size
-    of the whole body.
+    Werkzeug 3.1's default is a SpooledTemporaryFile that keeps up to 500 KiB
+    in memory and moves larger files to the system's temporary directory,
+    unhashed and limited only by the size of the whole body.
     """
 
     def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
