@@ -64,7 +64,7 @@ class Settings:
     # the limit bounds disk use per request, not memory.
     max_upload_bytes: int = 50 * 1024 * 1024
     # Objects larger than this go to the store as a multipart upload in parts
-    # of this size; one part is held in memory at a time. S3 needs at least 5 MiB.
+    # of this size, with one part in memory at a time. S3 needs at least 5 MiB.
     s3_part_size: int = 16 * 1024 * 1024
 
     # Signing and validation.

@@ -139,7 +139,7 @@ def prepare_upload(data: bytes, limits: InputLimits | None = None) -> PreparedPd
 def prepare_upload_file(path: Path, converted_path: Path, limits: InputLimits | None = None) -> PreparedFile:
     """Check the uploaded file at ``path`` as :func:`prepare_upload` checks bytes.
 
-    The worker process reads the file itself, so the caller never holds its
+    The worker process reads the file itself, so the caller never loads its
     bytes. An image is converted into ``converted_path``, which must exist
     and be writable; the result's ``path`` names the PDF to store. Raises
     what :func:`prepare_upload` raises.

@@ -586,8 +586,8 @@ def validate_pdf_file_within_limits(
 ) -> ValidationReport:
     """Validate the PDF file at ``path`` as :func:`validate_pdf_within_limits` validates bytes.
 
-    The worker reads the file itself, so the calling process never holds the
-    PDF in memory.
+    The worker reads the file itself, so the calling process never loads the
+    PDF into memory.
     """
     limits = limits or InputLimits()
     return run_isolated(

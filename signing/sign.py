@@ -119,12 +119,12 @@ def sign_pdf_file(
 ) -> None:
     """Sign the PDF in ``source`` and write the signed PDF to ``output``.
 
-    Both are seekable binary files, for example spool files on disk: pyHanko
+    Both are seekable binary files, for example spool files on disk. pyHanko
     reads the input's objects as it needs them, copies the input to the
     output in chunks and hashes the signed byte ranges from the output, so
-    neither file is held in memory (except for a visible stamp, whose
-    placement is computed from the input's bytes). ``output`` is truncated
-    first and holds only the signed PDF afterwards.
+    neither file is loaded into memory. A visible stamp is the exception,
+    because its placement is computed from the input's bytes. ``output`` is
+    truncated first and contains only the signed PDF afterwards.
 
     Before signing, the signer's certificate is checked at ``at`` (an aware
     datetime, default now). Its validity period and nonRepudiation key usage

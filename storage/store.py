@@ -32,9 +32,9 @@ from .errors import ChecksumMismatch, StorageError, StorageUnavailable, translat
 
 logger = logging.getLogger(__name__)
 
-# Objects larger than this are uploaded in parts of this size. S3 requires every
-# part but the last to be at least MIN_PART_SIZE (5 MiB); one part is held in
-# memory while it is sent.
+# Objects larger than this are uploaded in parts of this size, and one part is
+# in memory while it is sent. S3 requires every part but the last to be at
+# least 5 MiB.
 DEFAULT_PART_SIZE = 16 * 1024 * 1024
 # Chunk size of reads from a file or an object stream.
 CHUNK_SIZE = 1024 * 1024
@@ -297,7 +297,7 @@ class ObjectStore:
         checks, and the whole object's SHA-256 is computed over the parts as
         they are read. The upload is completed only when that digest equals
         ``sha256`` and the store's composite checksum equals the one computed
-        from the parts; otherwise it is aborted, nothing is stored and
+        from the parts. Otherwise it is aborted, nothing is stored and
         ChecksumMismatch is raised.
         """
         _sha256_base64(sha256)

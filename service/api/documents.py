@@ -331,8 +331,8 @@ def get_content(document_id: str) -> Response:
     content = archive.retrieve_content(document_id, g.user)
     report = content.report
     digest = content.sha256
-    # The spool file holds the verified bytes; the WSGI server sends it in
-    # chunks (gunicorn with sendfile) and the response closes, and so deletes, it.
+    # The WSGI server sends the spool file in chunks (gunicorn with sendfile).
+    # Closing the response closes the file, which deletes it.
     body = wrap_file(request.environ, content.file, archive.CHUNK_SIZE)
     response = Response(body, mimetype="application/pdf", direct_passthrough=True)
     response.content_length = content.size
