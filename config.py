@@ -21,6 +21,9 @@ ENVIRONMENTS = ("development", "testing", "production")
 RETENTION_MODES = ("COMPLIANCE", "GOVERNANCE")
 REVOCATION_MODES = ("hard-fail", "soft-fail")
 PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+# S3's limits on the size of one part of a multipart upload.
+MIN_PART_SIZE = 5 * 1024 * 1024
+MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
 OPTIONAL_INT_FIELDS = frozenset({"retention_days_minutes", "retention_days_evidence"})
 
 
@@ -71,9 +74,12 @@ class Settings:
     # Source-Organization of exported BagIt packages.
     organization: str = "Office of the Controller of Certifying Authorities (CCA), Bangladesh"
 
-    # Uploads are held in memory while they are checked, so the limit also
-    # bounds the memory one request can take.
+    # Uploads and downloads pass through spool files under data_dir/spool, so
+    # the limit bounds disk use per request, not memory.
     max_upload_bytes: int = 50 * 1024 * 1024
+    # Objects larger than this go to the store as a multipart upload in parts
+    # of this size, with one part in memory at a time. S3 needs at least 5 MiB.
+    s3_part_size: int = 16 * 1024 * 1024
 
     # Signing and validation.
     dev_pki: bool = True
@@ -126,6 +132,8 @@ class Settings:
             raise ConfigurationError("DOLIL_DATABASE_CONNECT_TIMEOUT", "must be at least 2 seconds")
         if self.max_upload_bytes <= 0:
             raise ConfigurationError("DOLIL_MAX_UPLOAD_BYTES", "must be a positive number of bytes")
+        if not MIN_PART_SIZE <= self.s3_part_size <= MAX_PART_SIZE:
+            raise ConfigurationError("DOLIL_S3_PART_SIZE", f"must be from {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes")
         for name in ("retention_days", "retention_days_minutes", "retention_days_evidence"):
             value = getattr(self, name)
             if value is not None and value <= 0:

@@ -20,6 +20,7 @@ from config import PROJECT_ROOT, Settings, settings_from_env
 from .components import Components
 from .extensions import db, migrate
 from .logging_setup import configure_logging
+from .spool import SpoolingRequest, prepare_spool_dir
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | Mapping[str, object] | None = None) -> Flask
         settings = settings_from_env(**dict(settings or {}))
 
     app = Flask(__name__)
+    app.request_class = SpoolingRequest
     _configure(app, settings)
     configure_logging(settings)
     _init_extensions(app, settings)
@@ -46,6 +48,7 @@ def create_app(settings: Settings | Mapping[str, object] | None = None) -> Flask
 
 def _configure(app: Flask, settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_spool_dir(settings)
     app.config.update(
         DOLIL_SETTINGS=settings,
         SECRET_KEY=settings.secret_key,

@@ -13,19 +13,22 @@ import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from pyhanko.sign.signers import Signer
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import joinedload
 
 from signing.credentials import load_pkcs12_signer
 from signing.errors import CredentialError
-from signing.intake import prepare_upload
+from signing.intake import PreparedFile, prepare_upload_file
+from signing.worker import validate_pdf_file_within_limits
 from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_uri
-from signing.sign import SigningProfile, sign_pdf
+from signing.sign import SigningProfile, sign_pdf_file
 from signing.stamp import StampPlacement, VisibleStamp, stamp_lines
 from signing.validation import ValidationReport, validate_pdf
 from storage import ObjectNotFound, StoredObject, new_object_key
@@ -49,6 +52,7 @@ from .models import (
 )
 from .problems import ApiProblem
 from .signing_order import check_next_signature, signature_fields
+from .spool import UploadSpool, new_spool_file
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +66,23 @@ class DocumentFields:
     meeting_date: date | None = None
 
 
+# Stored PDFs up to this size are validated in this process from memory;
+# larger ones in a bounded worker process that reads their spool file.
+IN_PROCESS_VALIDATION_BYTES = 16 * 1024 * 1024
+# Chunk size when hashing or sending a spool file.
+CHUNK_SIZE = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class RetrievedContent:
-    document: Document
-    revision: Revision
-    data: bytes
+    """A verified revision ready to send; plain values, because the read's commit expires the rows."""
+
+    document_id: str
+    revision_number: int
+    sha256: str
+    file: BinaryIO
+    """A spool file holding the verified bytes, positioned at its start; the caller closes it."""
+    size: int
     report: ValidationReport
     verified_at: datetime
 
@@ -86,7 +102,8 @@ def sha256_hex(data: bytes) -> str:
 
 
 def get_document(document_id: str) -> Document:
-    document = db.session.get(Document, document_id)
+    # Every caller reads the current revision, so it comes with the same query.
+    document = db.session.get(Document, document_id, options=[joinedload(Document.current_revision)])
     if document is None:
         raise ApiProblem("document_not_found", document_id=document_id)
     return document
@@ -157,16 +174,26 @@ def _discard_quietly(stored: StoredObject) -> None:
                       "'flask storage reconcile' will list it", stored.key, stored.version_id)
 
 
-def put_revision_objects(document: Document, number: int, data: bytes, digest: str,
-                         report: ValidationReport) -> tuple[StoredObject, tuple[StoredObject, ...]]:
+def put_revision_objects(document: Document, number: int, content: bytes | BinaryIO, digest: str,
+                         report: ValidationReport, *, size: int | None = None,
+                         ) -> tuple[StoredObject, tuple[StoredObject, ...]]:
     """Store a new revision's PDF and the validation-data bundle of its report.
 
-    Returns the PDF's object and the bundle's (none when the report collected
-    no validation data). If the bundle cannot be stored, the PDF is discarded.
+    ``content`` is the PDF's bytes, or a file of ``size`` bytes that is
+    streamed to the store. Returns the PDF's object and the bundle's (none
+    when the report collected no validation data). If the bundle cannot be
+    stored, the PDF is discarded.
     """
     parts = components()
-    stored = parts.store.put(new_object_key(document.id), data, sha256=digest,
-                             retention_days=parts.settings.retention_days_for(document.kind))
+    retention_days = parts.settings.retention_days_for(document.kind)
+    key = new_object_key(document.id)
+    if isinstance(content, bytes):
+        stored = parts.store.put(key, content, sha256=digest, retention_days=retention_days)
+    else:
+        if size is None:
+            raise ValueError("size is required when content is a file")
+        content.seek(0)
+        stored = parts.store.put_file(key, content, size, sha256=digest, retention_days=retention_days)
     try:
         if document.legal_hold:
             # A hold covers every version of the document, including new ones.
@@ -222,9 +249,13 @@ def finish_retention(stored: StoredObject) -> bool:
     return True
 
 
-def _request_fingerprint(data: bytes, fields: DocumentFields) -> str:
-    """Return a SHA-256 over the uploaded bytes and every form field."""
-    digest = hashlib.sha256(data)
+def _request_fingerprint(upload: UploadSpool, fields: DocumentFields) -> str:
+    """Return a SHA-256 over the uploaded bytes and every form field.
+
+    It continues the digest computed while the upload was spooled, so the
+    file is not read again.
+    """
+    digest = upload.digest_state()
     for value in (fields.kind, fields.title, fields.memo_number, fields.document_date, fields.meeting_date):
         digest.update(b"\x00" + str(value).encode("utf-8"))
     return digest.hexdigest()
@@ -243,27 +274,53 @@ def _replayed_upload(user: User, key: str, fingerprint: str) -> Document | None:
     return db.session.get(Document, record.document_id)
 
 
-def upload_document(user: User, data: bytes, fields: DocumentFields,
+def _file_digest(stream: BinaryIO) -> tuple[str, int]:
+    """Return the hex SHA-256 and size of a file read from its start, leaving it at its start."""
+    stream.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(CHUNK_SIZE):
+        digest.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return digest.hexdigest(), size
+
+
+def upload_document(user: User, upload: UploadSpool, fields: DocumentFields,
                     idempotency_key: str | None = None) -> tuple[Document, bool]:
-    """Check an upload and store it as revision 1 of a new document.
+    """Check a spooled upload and store it as revision 1 of a new document.
 
     Returns the document and whether it is the result of an earlier request
     with the same ``idempotency_key``, in which case nothing new is stored.
     """
-    # The fingerprint is one more pass over the upload, so only keyed requests pay it.
-    fingerprint = _request_fingerprint(data, fields) if idempotency_key is not None else None
+    fingerprint = _request_fingerprint(upload, fields) if idempotency_key is not None else None
     if idempotency_key is not None:
         earlier = _replayed_upload(user, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier, True
 
-    prepared = prepare_upload(data)
-    digest = sha256_hex(prepared.data)
-    document_id = new_id()
     parts = components()
-    stored = parts.store.put(new_object_key(document_id), prepared.data, sha256=digest,
-                             retention_days=parts.settings.retention_days_for(fields.kind))
+    with new_spool_file(parts.settings, "converted-") as converted:
+        upload.flush()
+        prepared = prepare_upload_file(upload.path, Path(converted.name))
+        if prepared.converted:
+            source: BinaryIO = converted
+            digest, size = _file_digest(converted)
+        else:
+            source = upload
+            source.seek(0)
+            digest, size = upload.sha256, upload.size
+        document_id = new_id()
+        stored = parts.store.put_file(new_object_key(document_id), source, size, sha256=digest,
+                                      retention_days=parts.settings.retention_days_for(fields.kind))
+    return _add_uploaded_document(user, fields, idempotency_key, fingerprint, document_id, stored, prepared)
 
+
+def _add_uploaded_document(user: User, fields: DocumentFields, idempotency_key: str | None,
+                           fingerprint: str | None, document_id: str, stored: StoredObject,
+                           prepared: PreparedFile) -> tuple[Document, bool]:
+    """Commit the rows and audit event of an uploaded document whose object is stored."""
+    digest, size = stored.sha256, stored.size
     document = Document(
         id=document_id,
         kind=fields.kind,
@@ -281,7 +338,7 @@ def upload_document(user: User, data: bytes, fields: DocumentFields,
             object_key=stored.key,
             version_id=stored.version_id,
             sha256=digest,
-            size=len(prepared.data),
+            size=size,
             reason="uploaded",
             source_type=prepared.source_type,
             created_by=user,
@@ -297,7 +354,7 @@ def upload_document(user: User, data: bytes, fields: DocumentFields,
             "success",
             actor=user,
             document_id=document_id,
-            details={"sha256": digest, "size": len(prepared.data), "source_type": prepared.source_type},
+            details={"sha256": digest, "size": size, "source_type": prepared.source_type},
         )
 
     try:
@@ -314,16 +371,22 @@ def upload_document(user: User, data: bytes, fields: DocumentFields,
 
     log.info(
         "document uploaded: document=%s sha256=%s size=%d source_type=%s version=%s",
-        document_id, digest, len(prepared.data), prepared.source_type, stored.version_id,
+        document_id, digest, size, prepared.source_type, stored.version_id,
     )
     return document, False
 
 
-def read_revision(document: Document, revision: Revision, user: User | None) -> tuple[bytes, str]:
-    """Read exactly the recorded version of a revision and return its bytes and SHA-256."""
+def _spool_revision(document: Document, revision: Revision, user: User | None) -> tuple[BinaryIO, str, int]:
+    """Copy exactly the recorded version of a revision into a new spool file.
+
+    Returns the file, positioned at its start, with the SHA-256 and size of
+    its bytes; the caller closes it.
+    """
+    spool = new_spool_file(components().settings, "object-")
     try:
-        data = components().store.get(revision.object_key, revision.version_id)
+        digest, size = components().store.get_to_file(revision.object_key, revision.version_id, spool)
     except ObjectNotFound:
+        spool.close()
         log.error(
             "stored object missing: document=%s revision=%d key=%s version=%s",
             document.id, revision.number, revision.object_key, revision.version_id,
@@ -332,7 +395,22 @@ def read_revision(document: Document, revision: Revision, user: User | None) -> 
                      details={"revision": revision.number, "key": revision.object_key})
         db.session.commit()
         raise ApiProblem("stored_object_missing", revision=revision.number) from None
-    return data, sha256_hex(data)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, digest, size
+
+
+def read_revision(document: Document, revision: Revision, user: User | None) -> tuple[bytes, str]:
+    """Read exactly the recorded version of a revision into memory and return its bytes and SHA-256.
+
+    For callers that need the bytes anyway; large reads use the spool file of
+    :func:`_spool_revision`.
+    """
+    spool, digest, _ = _spool_revision(document, revision, user)
+    with spool:
+        return spool.read(), digest
 
 
 def record_fixity_failure(document: Document, revision: Revision, actual: str, user: User | None) -> Verification:
@@ -355,8 +433,12 @@ def record_fixity_failure(document: Document, revision: Revision, actual: str, u
     return verification
 
 
-def _validate(data: bytes, digest: str, *, fresh: bool) -> tuple[ValidationReport, bool]:
-    """Validate bytes, reusing a cached report unless ``fresh``; return (report, computed)."""
+def _validate(data: bytes | BinaryIO, digest: str, *, fresh: bool) -> tuple[ValidationReport, bool]:
+    """Validate bytes or a spool file, reusing a cached report unless ``fresh``; return (report, computed).
+
+    A spool file larger than IN_PROCESS_VALIDATION_BYTES is validated by a
+    worker process that reads the file, so this process never loads it.
+    """
     parts = components()
     policy = parts.policy
     fingerprint = parts.policy_fingerprint
@@ -364,7 +446,19 @@ def _validate(data: bytes, digest: str, *, fresh: bool) -> tuple[ValidationRepor
         cached = parts.reports.get(digest, fingerprint)
         if cached is not None:
             return cached, False
-    report = validate_pdf(data, policy)
+    if isinstance(data, bytes):
+        report = validate_pdf(data, policy)
+    else:
+        size = data.seek(0, 2)
+        data.seek(0)
+        if size > IN_PROCESS_VALIDATION_BYTES:
+            # NOTE: the worker's limits (InputLimits: 120 s, 2 GiB) apply to stored
+            # PDFs too, so a larger or slower one gets processing_timeout or memory_limit.
+            data.flush()
+            report = validate_pdf_file_within_limits(Path(data.name), policy)
+        else:
+            report = validate_pdf(data.read(), policy)
+            data.seek(0)
     parts.reports.put(digest, fingerprint, report)
     return report, True
 
@@ -386,24 +480,30 @@ def _record_verification(document: Document, revision: Revision, digest: str, re
 
 
 def retrieve_content(document_id: str, user: User) -> RetrievedContent:
-    """Return the current revision's bytes after checking fixity and validating signatures.
+    """Return the current revision in a spool file after checking fixity and validating signatures.
 
-    A fixity mismatch is recorded and raised as a problem; the bytes are never returned.
+    The object is copied into the spool file while it is hashed. A fixity
+    mismatch is recorded and raised as a problem, and the file is then
+    deleted unread. The caller sends and closes the returned file.
     """
     document = get_document(document_id)
     revision = document.current_revision
-    data, digest = read_revision(document, revision, user)
-    if digest != revision.sha256:
-        record_fixity_failure(document, revision, digest, user)
-        raise ApiProblem("fixity_mismatch", revision=revision.number)
-
-    report, computed = _validate(data, digest, fresh=False)
-    if computed:
-        _record_verification(document, revision, digest, report, user)
-    record_event("document.read", "success", actor=user, document_id=document.id,
-                 details={"revision": revision.number, "indication": report.indication})
-    db.session.commit()
-    return RetrievedContent(document, revision, data, report, report.validated_at)
+    spool, digest, size = _spool_revision(document, revision, user)
+    with ExitStack() as cleanup:
+        cleanup.callback(spool.close)
+        if digest != revision.sha256:
+            record_fixity_failure(document, revision, digest, user)
+            raise ApiProblem("fixity_mismatch", revision=revision.number)
+        # Read before the commit, which expires the rows' attributes.
+        document_id, revision_number = document.id, revision.number
+        report, computed = _validate(spool, digest, fresh=False)
+        if computed:
+            _record_verification(document, revision, digest, report, user)
+        record_event("document.read", "success", actor=user, document_id=document.id,
+                     details={"revision": revision.number, "indication": report.indication})
+        db.session.commit()
+        cleanup.pop_all()
+    return RetrievedContent(document_id, revision_number, digest, spool, size, report, report.validated_at)
 
 
 def verify_document(document_id: str, user: User) -> VerificationResult:
@@ -414,12 +514,12 @@ def verify_document(document_id: str, user: User) -> VerificationResult:
     """
     document = get_document(document_id)
     revision = document.current_revision
-    data, digest = read_revision(document, revision, user)
-    if digest != revision.sha256:
-        verification = record_fixity_failure(document, revision, digest, user)
-        return VerificationResult(document, revision, digest, False, None, verification)
-
-    report, _ = _validate(data, digest, fresh=True)
+    spool, digest, _ = _spool_revision(document, revision, user)
+    with spool:
+        if digest != revision.sha256:
+            verification = record_fixity_failure(document, revision, digest, user)
+            return VerificationResult(document, revision, digest, False, None, verification)
+        report, _ = _validate(spool, digest, fresh=True)
     verification = _record_verification(document, revision, digest, report, user)
     record_event("document.verify", "success", actor=user, document_id=document.id,
                  details={"revision": revision.number, "indication": report.indication})
@@ -488,14 +588,25 @@ def signature_stamp(user: User, placement: StampPlacement) -> VisibleStamp:
     return VisibleStamp(lines, placement)
 
 
-def read_current_revision(document: Document, user: User) -> tuple[Revision, bytes]:
-    """Read the current revision's bytes after checking their fixity; a mismatch is recorded and raised."""
+def open_current_revision(document: Document, user: User) -> tuple[Revision, BinaryIO]:
+    """Spool the current revision after checking its fixity; a mismatch is recorded and raised.
+
+    The caller closes the returned file.
+    """
     revision = document.current_revision
-    data, digest = read_revision(document, revision, user)
+    spool, digest, _ = _spool_revision(document, revision, user)
     if digest != revision.sha256:
+        spool.close()
         record_fixity_failure(document, revision, digest, user)
         raise ApiProblem("fixity_mismatch", revision=revision.number)
-    return revision, data
+    return revision, spool
+
+
+def read_current_revision(document: Document, user: User) -> tuple[Revision, bytes]:
+    """Read the current revision's bytes after checking their fixity; a mismatch is recorded and raised."""
+    revision, spool = open_current_revision(document, user)
+    with spool:
+        return revision, spool.read()
 
 
 def sign_document(document_id: str, user: User, profile: SigningProfile,
@@ -503,7 +614,8 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
     """Sign the current revision with the user's credential and store the result as a new revision.
 
     ``role`` is the signer's role in the document kind's signing order; by
-    default the next role that has not signed.
+    default the next role that has not signed. The revision is read from a
+    spool file and signed into another, so the PDF is never held in memory.
     """
     document = get_document(document_id)
     role, certify = check_next_signature(document, user, role)
@@ -511,23 +623,28 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
     profile = dataclasses.replace(profile, certify=certify, field_name=signature_field.field_name,
                                   reserved_fields=signature_field.reserved_fields)
     credential = _signing_credential(user)
-    revision, data = read_current_revision(document, user)
+    revision, source = open_current_revision(document, user)
 
     parts = components()
-    with _open_signer(credential, pin) as signer:
-        check_credential_certificate(credential, signer.signing_cert)
-        signed = sign_pdf(data, signer, profile, timestamper=parts.timestamper, policy=parts.policy)
-    return store_signed_revision(document, revision, user, signed, role)
+    with source, new_spool_file(parts.settings, "signed-") as signed:
+        with _open_signer(credential, pin) as signer:
+            check_credential_certificate(credential, signer.signing_cert)
+            sign_pdf_file(source, signed, signer, profile, timestamper=parts.timestamper, policy=parts.policy)
+        return store_signed_revision(document, revision, user, signed, role)
 
 
-def store_signed_revision(document: Document, revision: Revision, user: User, signed: bytes,
+def store_signed_revision(document: Document, revision: Revision, user: User, signed: bytes | BinaryIO,
                           role: str | None) -> tuple[Signature, ValidationReport]:
-    """Validate a newly signed PDF and store it as the revision after ``revision``.
+    """Validate a newly signed PDF, as bytes or a spool file, and store it as the revision after ``revision``.
 
     The certificates, CRLs and OCSP responses that this validation used are
     stored beside it (:mod:`service.validation_data`).
     """
-    signed_digest = sha256_hex(signed)
+    if isinstance(signed, bytes):
+        signed_digest, signed_size = sha256_hex(signed), len(signed)
+    else:
+        signed.flush()
+        signed_digest, signed_size = _file_digest(signed)
 
     # Validate before storing: a signature the archive itself would not accept
     # must never become a revision.
@@ -541,8 +658,9 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
     # visible stamp added after a certification that does not permit it.
     earlier = {entry.field_name: entry.indication for entry in report.signatures[:-1]}
     if any(indication != "TOTAL_PASSED" for indication in earlier.values()):
-        previous_data, previous_digest = read_revision(document, revision, None)
-        previous, _ = _validate(previous_data, previous_digest, fresh=False)
+        previous_file, previous_digest, _ = _spool_revision(document, revision, None)
+        with previous_file:
+            previous, _ = _validate(previous_file, previous_digest, fresh=False)
         for entry in previous.signatures:
             if entry.indication == "TOTAL_PASSED" and earlier.get(entry.field_name) != "TOTAL_PASSED":
                 log.error("refusing a signature that invalidates %s: document=%s", entry.field_name, document.id)
@@ -554,14 +672,15 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
         log.info("signature lost a race: document=%s signed revision %d is no longer current",
                  document.id, revision.number)
         raise ApiProblem("revision_conflict")
-    stored, companions = put_revision_objects(document, revision.number + 1, signed, signed_digest, report)
+    stored, companions = put_revision_objects(document, revision.number + 1, signed, signed_digest, report,
+                                              size=signed_size)
     new_revision = Revision(
         document_id=document.id,
         number=revision.number + 1,
         object_key=stored.key,
         version_id=stored.version_id,
         sha256=signed_digest,
-        size=len(signed),
+        size=signed_size,
         reason="signed",
         source_type="pdf",
         created_by=user,

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from flask import g, request
+from sqlalchemy.orm import joinedload
 
 from .audit import record_event
 from .extensions import db
@@ -82,7 +83,9 @@ def authenticate() -> User:
         raise _refuse("missing")
 
     api_token = db.session.execute(
-        db.select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))
+        db.select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == hash_token(token.strip()))
     ).scalar_one_or_none()
     if api_token is None:
         raise _refuse("unknown")

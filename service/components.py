@@ -150,7 +150,7 @@ class Components:
         client = make_client(endpoint, access_key, secret_key, secure=settings.s3_secure, region=settings.s3_region)
         retention = RetentionPolicy(settings.retention_mode, settings.retention_days) if settings.s3_object_lock else None
         return ObjectStore(client, settings.s3_bucket, object_lock=settings.s3_object_lock, retention=retention,
-                           sse=settings.s3_sse)
+                           sse=settings.s3_sse, part_size=settings.s3_part_size)
 
     @property
     def trust_anchors_dir(self) -> Path:

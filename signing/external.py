@@ -497,8 +497,9 @@ async def _prepare(
         # bytes_reserved counts hex digits, two per DER byte.
         bytes_reserved += 2 * (token_size + _TIMESTAMP_MARGIN_BYTES)
 
-    writer = _open_writer(data)
-    field_name, stamp_style, new_field_spec = prepare_fields(writer, data, profile)
+    source = io.BytesIO(data)
+    writer = _open_writer(source)
+    field_name, stamp_style, new_field_spec = prepare_fields(writer, source, profile)
     metadata = PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm=DIGEST_ALGORITHM,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image
 
@@ -27,7 +28,15 @@ from signing.pdf_checks import check_pdf, set_qpdf_limits
 from signing.revisions import pdf_header_offset
 from signing.worker import run_isolated
 
-__all__ = ["InputLimits", "PreparedPdf", "pdf_header_offset", "prepare_upload", "sniff_type"]
+__all__ = [
+    "InputLimits",
+    "PreparedFile",
+    "PreparedPdf",
+    "pdf_header_offset",
+    "prepare_upload",
+    "prepare_upload_file",
+    "sniff_type",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +61,17 @@ class PreparedPdf:
     """Type detected from the uploaded bytes: ``"pdf"``, ``"jpeg"``, ``"png"`` or ``"tiff"``."""
     converted: bool
     """True when ``data`` was produced from an image, False for an uploaded PDF kept as is."""
+
+
+@dataclass(frozen=True)
+class PreparedFile:
+    """An uploaded file checked by :func:`prepare_upload_file`."""
+
+    path: Path
+    """The PDF to store: the uploaded file itself, or the PDF converted from an image."""
+    page_count: int
+    source_type: str
+    converted: bool
 
 
 def sniff_type(data: bytes) -> str | None:
@@ -97,14 +117,7 @@ def prepare_upload(data: bytes, limits: InputLimits | None = None, *, repairable
 
     source_type = sniff_type(data)
     if source_type is None:
-        offset = pdf_header_offset(data)
-        if offset is not None:
-            raise InvalidDocument(
-                "pdf_header_offset",
-                f"the PDF header %PDF- starts at byte offset {offset}, not 0; the bytes before it "
-                f"shift every offset in the file",
-            )
-        raise InvalidDocument("unsupported_type", _describe_unknown(data))
+        _reject_unknown(data)
 
     page_count, converted = run_isolated(
         _prepare_in_worker,
@@ -118,6 +131,60 @@ def prepare_upload(data: bytes, limits: InputLimits | None = None, *, repairable
     if converted is None:
         return PreparedPdf(data=data, page_count=page_count, source_type=source_type, converted=False)
     return PreparedPdf(data=converted, page_count=page_count, source_type=source_type, converted=True)
+
+
+def prepare_upload_file(path: Path, converted_path: Path, limits: InputLimits | None = None) -> PreparedFile:
+    """Check the uploaded file at ``path`` as :func:`prepare_upload` checks bytes.
+
+    The worker process reads the file itself, so the caller never loads its
+    bytes. An image is converted into ``converted_path``, which must exist
+    and be writable; the result's ``path`` names the PDF to store. Raises
+    what :func:`prepare_upload` raises.
+    """
+    limits = limits or InputLimits()
+    with open(path, "rb") as stream:
+        # pdf_header_offset looks for the header in the first 1024 bytes.
+        head = stream.read(1024)
+    if not head:
+        raise InvalidDocument("empty", "the upload contains no bytes")
+    source_type = sniff_type(head)
+    if source_type is None:
+        _reject_unknown(head)
+
+    page_count, converted = run_isolated(
+        _prepare_file_in_worker,
+        str(path),
+        str(converted_path),
+        source_type,
+        limits,
+        timeout_seconds=limits.parse_timeout_seconds + _REPORT_GRACE_SECONDS,
+        memory_bytes=limits.max_memory_bytes,
+    )
+    return PreparedFile(path=converted_path if converted else path, page_count=page_count,
+                        source_type=source_type, converted=converted)
+
+
+def _prepare_file_in_worker(path: str, converted_path: str, source_type: str,
+                            limits: InputLimits) -> tuple[int, bool]:
+    """Check the file at ``path``, writing an image's PDF to ``converted_path``; runs in the worker process."""
+    data = Path(path).read_bytes()
+    page_count, converted = _prepare_in_worker(data, source_type, limits, False)
+    if converted is None:
+        return page_count, False
+    Path(converted_path).write_bytes(converted)
+    return page_count, True
+
+
+def _reject_unknown(data: bytes) -> None:
+    """Raise the problem of a file whose type is not accepted; ``data`` is at least its first 1024 bytes."""
+    offset = pdf_header_offset(data)
+    if offset is not None:
+        raise InvalidDocument(
+            "pdf_header_offset",
+            f"the PDF header %PDF- starts at byte offset {offset}, not 0; the bytes before it "
+            f"shift every offset in the file",
+        )
+    raise InvalidDocument("unsupported_type", _describe_unknown(data))
 
 
 def _describe_unknown(data: bytes) -> str:

@@ -192,6 +192,9 @@ class DocumentFacts:
 
 
 def _parse_field(reader: PdfFileReader, name: str, value, sig_field) -> FieldEntry:
+    # pyHanko's field names are TextStringObjects that refer to their reader,
+    # and through it to the whole PDF; a report that kept one would keep the file.
+    name = str(name)
     reference = value.reference if isinstance(value, generic.IndirectObject) else None
     try:
         revision = reader.xrefs.get_last_change(reference)

@@ -18,6 +18,7 @@ import io
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import BinaryIO
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -48,7 +49,7 @@ from signing.policy import ValidationPolicy
 from signing.signer_check import check_signer_certificate, check_signer_chain
 from signing.stamp import StampPlacement, StampPlacementError, VisibleStamp, reserved_field_specs
 
-__all__ = ["LEVELS", "SigningProfile", "check_signer_certificate", "sign_pdf"]
+__all__ = ["LEVELS", "SigningProfile", "check_signer_certificate", "sign_pdf", "sign_pdf_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,30 @@ def sign_pdf(
     policy: ValidationPolicy | None = None,
     at: datetime | None = None,
 ) -> bytes:
-    """Sign ``data`` and return the signed PDF as new bytes.
+    """Sign ``data`` and return the signed PDF as new bytes; see :func:`sign_pdf_file`."""
+    output = io.BytesIO()
+    sign_pdf_file(io.BytesIO(data), output, signer, profile, timestamper=timestamper, policy=policy, at=at)
+    return output.getvalue()
+
+
+def sign_pdf_file(
+    source: BinaryIO,
+    output: BinaryIO,
+    signer: Signer,
+    profile: SigningProfile,
+    *,
+    timestamper: TimeStamper | None = None,
+    policy: ValidationPolicy | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Sign the PDF in ``source`` and write the signed PDF to ``output``.
+
+    Both are seekable binary files, for example spool files on disk. pyHanko
+    reads the input's objects as it needs them, copies the input to the
+    output in chunks and hashes the signed byte ranges from the output, so
+    neither file is loaded into memory. A visible stamp is the exception,
+    because its placement is computed from the input's bytes. ``output`` is
+    truncated first and contains only the signed PDF afterwards.
 
     Before signing, the signer's certificate is checked at ``at`` (an aware
     datetime, default now). Its validity period and nonRepudiation key usage
@@ -152,12 +176,10 @@ def sign_pdf(
             "revocation status are not checked"
         )
 
-    # The coroutine returns the output buffer, not its bytes: on the main thread
-    # asyncio.run formats the finished task's repr, result included, when it
-    # restores the SIGINT handler (CPython 3.11), which costs seconds for a
-    # 100 MB result.
-    output, field_name = asyncio.run(_sign(data, signer, profile, timestamper, policy, at))
-    signed = output.getvalue()
+    # The coroutine returns only the field name: on the main thread asyncio.run
+    # formats the finished task's repr, result included, when it restores the
+    # SIGINT handler (CPython 3.11), which would cost seconds for a 100 MB result.
+    field_name = asyncio.run(_sign(source, output, signer, profile, timestamper, policy, at))
 
     # Callers that need the output's SHA-256 compute it; hashing here only for
     # the log would add two passes over the file.
@@ -166,10 +188,10 @@ def sign_pdf(
         field_name,
         _produced_level(profile, timestamper),
         signer.signing_cert.serial_number,
-        len(data),
-        len(signed),
+        source.seek(0, io.SEEK_END),
+        output.seek(0, io.SEEK_END),
     )
-    return signed
+    output.seek(0)
 
 
 def _produced_level(profile: SigningProfile, timestamper: TimeStamper | None) -> str:
@@ -179,16 +201,17 @@ def _produced_level(profile: SigningProfile, timestamper: TimeStamper | None) ->
 
 
 async def _sign(
-    data: bytes,
+    source: BinaryIO,
+    output: BinaryIO,
     signer: Signer,
     profile: SigningProfile,
     timestamper: TimeStamper | None,
     policy: ValidationPolicy | None,
     at: datetime | None,
-) -> tuple[io.BytesIO, str]:
-    """Check the signer's path when a policy is given, then sign; return output and field name."""
+) -> str:
+    """Check the signer's path when a policy is given, then sign; return the field name."""
     if policy is None:
-        return await _sign_with_fallback(data, signer, profile, timestamper, None)
+        return await _sign_with_fallback(source, output, signer, profile, timestamper, None)
 
     async with open_fetcher_backend(policy) as (backend, record):
         context = await check_signer_chain(
@@ -199,27 +222,28 @@ async def _sign(
             at=at,
         )
         long_term = context if profile.level in _LONG_TERM_LEVELS else None
-        return await _sign_with_fallback(data, signer, profile, timestamper, long_term, policy)
+        return await _sign_with_fallback(source, output, signer, profile, timestamper, long_term, policy)
 
 
 async def _sign_with_fallback(
-    data: bytes,
+    source: BinaryIO,
+    output: BinaryIO,
     signer: Signer,
     profile: SigningProfile,
     timestamper: TimeStamper | None,
     context: ValidationContext | None,
     policy: ValidationPolicy | None = None,
-) -> tuple[io.BytesIO, str]:
+) -> str:
     bytes_reserved = _estimate_bytes_reserved(signer, with_timestamp=timestamper is not None)
     try:
-        return await _sign_once(data, signer, profile, timestamper, bytes_reserved, context, policy)
+        return await _sign_once(source, output, signer, profile, timestamper, bytes_reserved, context, policy)
     except _ReservationTooSmall as exc:
         logger.warning(
             "%d hex digits reserved for the signature were not enough, signing again with pyHanko's estimate: %s",
             bytes_reserved,
             exc,
         )
-        return await _sign_once(data, signer, profile, timestamper, None, context, policy)
+        return await _sign_once(source, output, signer, profile, timestamper, None, context, policy)
 
 
 class _ReservationTooSmall(Exception):
@@ -227,22 +251,25 @@ class _ReservationTooSmall(Exception):
 
 
 async def _sign_once(
-    data: bytes,
+    source: BinaryIO,
+    output: BinaryIO,
     signer: Signer,
     profile: SigningProfile,
     timestamper: TimeStamper | None,
     bytes_reserved: int | None,
     context: ValidationContext | None,
     policy: ValidationPolicy | None,
-) -> tuple[io.BytesIO, str]:
-    """Sign once and return the output and the field name used.
+) -> str:
+    """Sign once into ``output`` and return the field name used.
 
     With a validation ``context`` (levels B-LT and B-LTA), pyHanko validates the
     signer's and the time-stamping authority's certificates with it and stores
     the certificates, CRLs and OCSP responses it used in the DSS.
     """
-    writer = _open_writer(data)
-    field_name, stamp_style, new_field_spec = prepare_fields(writer, data, profile)
+    output.seek(0)
+    output.truncate()
+    writer = _open_writer(source)
+    field_name, stamp_style, new_field_spec = prepare_fields(writer, source, profile)
 
     metadata = PdfSignatureMetadata(
         field_name=field_name,
@@ -259,7 +286,6 @@ async def _sign_once(
     )
     pdf_signer = PdfSigner(metadata, signer=signer, timestamper=timestamper,
                            stamp_style=stamp_style, new_field_spec=new_field_spec)
-    output = io.BytesIO()
     try:
         await pdf_signer.async_sign_pdf(writer, bytes_reserved=bytes_reserved, output=output)
     except PyHankoSigningError as exc:
@@ -276,8 +302,8 @@ async def _sign_once(
             f"a certificate could not be validated under the policy: {exc}"
         ) from exc
     except OSError as exc:
-        # The input and output are in memory, so an OSError comes from the
-        # time-stamping client's HTTP request.
+        # With a timestamper, an OSError is almost always the time-stamping
+        # client's HTTP request; a read or write error of the files is far rarer.
         if timestamper is None:
             raise SignatureCreationFailed(repr(exc)) from exc
         raise TimestampFailed(repr(exc)) from exc
@@ -285,7 +311,7 @@ async def _sign_once(
         raise InvalidDocument("malformed_pdf", f"pyHanko cannot update the PDF: {exc}") from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise SignatureCreationFailed(repr(exc)) from exc
-    return output, field_name
+    return field_name
 
 
 # The appearance of a signature that fills an existing field with a box but
@@ -297,7 +323,7 @@ _BOX_TOLERANCE = 0.5
 
 
 def prepare_fields(
-    writer: IncrementalPdfFileWriter, data: bytes, profile: SigningProfile
+    writer: IncrementalPdfFileWriter, source: BinaryIO, profile: SigningProfile
 ) -> tuple[str, TextStampStyle | None, SigFieldSpec | None]:
     """Choose the signature field, add the profile's reserved fields to ``writer``, and return the stamp setup.
 
@@ -319,6 +345,11 @@ def prepare_fields(
         if name in _form_fields(writer.prev):
             raise SignatureFieldInUse(name, "a form field with this name exists, so it cannot be reserved")
 
+    data = b""
+    if (profile.stamp is not None and not existing) or profile.reserved_fields:
+        # Placement renders the pages, which needs the whole file in memory.
+        source.seek(0)
+        data = source.read()
     stamp_style = new_field_spec = None
     if profile.stamp is not None:
         stamp_style = profile.stamp.style()
@@ -397,8 +428,8 @@ def _field_widget_position(reader: PdfFileReader, field_name: str) -> tuple[int,
     raise SignatureFieldInUse(field_name, "the field has no widget on a page")
 
 
-def _open_writer(data: bytes) -> IncrementalPdfFileWriter:
-    """Open ``data`` for an incremental update, strictly unless it has hybrid cross-references.
+def _open_writer(source: BinaryIO) -> IncrementalPdfFileWriter:
+    """Open ``source`` for an incremental update, strictly unless it has hybrid cross-references.
 
     pyHanko raises SigningError for a strictly read file that combines a
     classic xref table with an /XRefStm stream. Such hybrid-reference files are
@@ -407,15 +438,18 @@ def _open_writer(data: bytes) -> IncrementalPdfFileWriter:
     still raises, because the strict reader sees it first.
     """
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=True)
+        source.seek(0)
+        reader = PdfFileReader(source, strict=True)
         if reader.encrypted:
             raise InvalidDocument("encrypted_pdf", "the PDF has an /Encrypt dictionary")
         if reader.xrefs.hybrid_xrefs_present:
             # NOTE: a validator that reads the result strictly rejects it for
             # the same reason, so validation of these files needs strict=False.
             logger.info("PDF has hybrid cross-reference sections, signing it in non-strict mode")
-            reader = PdfFileReader(io.BytesIO(data), strict=False)
-        return IncrementalPdfFileWriter(io.BytesIO(data), prev=reader)
+            reader = PdfFileReader(source, strict=False)
+        # The reader and the writer share the input stream, as pyHanko's
+        # writer does when it opens its own reader.
+        return IncrementalPdfFileWriter(source, prev=reader)
     except InvalidDocument:
         raise
     except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:

@@ -303,3 +303,28 @@ def validate_pdf_within_limits(
         timeout_seconds=limits.validation_timeout_seconds,
         memory_bytes=limits.max_memory_bytes,
     )
+
+
+def _validate_file(path: str, policy: ValidationPolicy, now: datetime | None) -> ValidationReport:
+    from signing.validation import validate_pdf
+
+    return validate_pdf(Path(path).read_bytes(), policy, now=now)
+
+
+def validate_pdf_file_within_limits(
+    path: Path, policy: ValidationPolicy, limits: InputLimits | None = None, *, now: datetime | None = None
+) -> ValidationReport:
+    """Validate the PDF file at ``path`` as :func:`validate_pdf_within_limits` validates bytes.
+
+    The worker reads the file itself, so the calling process never loads the
+    PDF into memory.
+    """
+    limits = limits or InputLimits()
+    return run_isolated(
+        _validate_file,
+        str(path),
+        policy,
+        now,
+        timeout_seconds=limits.validation_timeout_seconds,
+        memory_bytes=limits.max_memory_bytes,
+    )

@@ -13,6 +13,8 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
+from xml.etree import ElementTree
 
 import certifi
 import urllib3
@@ -20,15 +22,23 @@ from minio import Minio
 from minio.commonconfig import COMPLIANCE, ENABLED, GOVERNANCE
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
-from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE
+from minio.helpers import MAX_PART_SIZE
 from minio.retention import Retention
 from minio.sse import SseS3
+from minio.time import to_iso8601utc
 from minio.versioningconfig import VersioningConfig
 from minio.xml import marshal
 
-from .errors import StorageError, StorageUnavailable, translated_errors
+from .errors import ChecksumMismatch, StorageError, StorageUnavailable, translated_errors
 
 logger = logging.getLogger(__name__)
+
+# Objects larger than this are uploaded in parts of this size, and one part is
+# in memory while it is sent. S3 requires every part but the last to be at
+# least 5 MiB.
+DEFAULT_PART_SIZE = 16 * 1024 * 1024
+# Chunk size of reads from a file or an object stream.
+CHUNK_SIZE = 1024 * 1024
 
 # Timeouts in seconds. A short connect timeout makes an unreachable store fail fast;
 # the read timeout leaves room for large objects.
@@ -61,6 +71,8 @@ class StoredObject:
     version_id: str | None
     sha256: str
     size: int
+    provisional_until: dt.datetime | None = None
+    """The retain-until date of the provisional GOVERNANCE retention ``put`` wrote, if it wrote one."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +192,10 @@ class ObjectStore:
         retention: RetentionPolicy | None = None,
         versioning: bool = True,
         sse: bool = False,
+        part_size: int = DEFAULT_PART_SIZE,
     ) -> None:
+        if part_size < 1 or part_size > MAX_PART_SIZE:
+            raise ValueError(f"invalid part size {part_size!r}; expected 1 byte to 5 GiB")
         if retention is not None and not object_lock:
             raise ValueError("a retention policy requires object_lock=True")
         if object_lock and not versioning:
@@ -191,6 +206,7 @@ class ObjectStore:
         self.retention = retention
         self.versioning = versioning
         self.sse = sse
+        self.part_size = part_size
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist, then check it as ``check`` does.
@@ -296,53 +312,159 @@ class ObjectStore:
         ChecksumMismatch is raised. No user metadata is stored.
         ``retention_days`` replaces the policy's period for this version.
         """
+        if len(data) > self.part_size:
+            return self.put_file(key, io.BytesIO(data), len(data), sha256=sha256,
+                                 content_type=content_type, retention_days=retention_days)
         checksum = _sha256_base64(sha256)
-        if len(data) > MAX_PART_SIZE:
-            raise ValueError(f"object of {len(data)} bytes exceeds the single PUT maximum of 5 GiB")
+        headers, retain_until = self._write_headers(content_type, retention_days)
+        headers["x-amz-checksum-sha256"] = checksum
+        with translated_errors(bucket=self.bucket, key=key, sha256=sha256):
+            # One request with the whole object, so the checksum covers all of it.
+            result = self.client._put_object(self.bucket, key, data, headers)  # noqa: SLF001
+        return self._stored(key, result.version_id, sha256, len(data), retain_until, parts=1,
+                            reported_sse=result.http_headers.get(SSE_HEADER))
 
-        retention = None
+    def put_file(
+        self,
+        key: str,
+        source: BinaryIO,
+        size: int,
+        *,
+        sha256: str,
+        content_type: str = "application/pdf",
+        retention_days: int | None = None,
+    ) -> StoredObject:
+        """Upload ``size`` bytes read from ``source`` as a new version of ``key``.
+
+        Up to ``part_size`` bytes go out as one PUT with x-amz-checksum-sha256.
+        A larger object is uploaded in parts of ``part_size``, read one at a
+        time: each part carries its own x-amz-checksum-sha256, which the store
+        checks, and the whole object's SHA-256 is computed over the parts as
+        they are read. The upload is completed only when that digest equals
+        ``sha256`` and the store's composite checksum equals the one computed
+        from the parts. Otherwise it is aborted, nothing is stored and
+        ChecksumMismatch is raised.
+        """
+        _sha256_base64(sha256)
+        if size <= self.part_size:
+            data = source.read(size)
+            if len(data) != size:
+                raise ValueError(f"{key!r}: the source ended after {len(data)} of {size} bytes")
+            return self.put(key, data, sha256=sha256, content_type=content_type, retention_days=retention_days)
+
+        part_count = -(-size // self.part_size)
+        if part_count > 10000:
+            raise ValueError(f"object of {size} bytes needs {part_count} parts; S3 allows 10000")
+        headers, retain_until = self._write_headers(content_type, retention_days)
+        headers["x-amz-checksum-algorithm"] = "SHA256"
+        client = self.client
+        with translated_errors(bucket=self.bucket, key=key, sha256=sha256):
+            upload_id = client._create_multipart_upload(self.bucket, key, dict(headers))  # noqa: SLF001
+            try:
+                whole = hashlib.sha256()
+                part_digests: list[bytes] = []
+                etags: list[str] = []
+                remaining = size
+                for number in range(1, part_count + 1):
+                    data = source.read(min(self.part_size, remaining))
+                    if not data or len(data) != min(self.part_size, remaining):
+                        raise ValueError(f"{key!r}: the source ended before {size} bytes")
+                    remaining -= len(data)
+                    whole.update(data)
+                    digest = hashlib.sha256(data).digest()
+                    part_digests.append(digest)
+                    result = client._put_object(  # noqa: SLF001
+                        self.bucket, key, data,
+                        {"x-amz-checksum-sha256": base64.b64encode(digest).decode("ascii")},
+                        query_params={"partNumber": str(number), "uploadId": upload_id},
+                    )
+                    etags.append(result.etag)
+                    del data
+                if whole.hexdigest() != sha256.lower():
+                    # The source changed after the caller hashed it.
+                    raise ChecksumMismatch(key, sha256, code="SourceChecksumMismatch")
+                version_id = self._complete_multipart(key, upload_id, etags, part_digests)
+            except BaseException:
+                try:
+                    client._abort_multipart_upload(self.bucket, key, upload_id)  # noqa: SLF001
+                except Exception:
+                    logger.exception("could not abort multipart upload %s of %s", upload_id, key)
+                raise
+        # The response to CompleteMultipartUpload need not repeat the
+        # encryption header, so it is read back with HEAD.
+        reported_sse = None
+        if self.sse:
+            with translated_errors(bucket=self.bucket, key=key):
+                reported_sse = client.stat_object(self.bucket, key, version_id=version_id).metadata.get(SSE_HEADER)
+        return self._stored(key, version_id, sha256, size, retain_until, parts=part_count, reported_sse=reported_sse)
+
+    def _complete_multipart(self, key: str, upload_id: str, etags: list[str], part_digests: list[bytes]) -> str | None:
+        # minio 7.2.20's _complete_multipart_upload sends no part checksums,
+        # which a multipart upload created with a checksum algorithm needs.
+        namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
+        element = ElementTree.Element("CompleteMultipartUpload", xmlns=namespace)
+        for number, (etag, digest) in enumerate(zip(etags, part_digests), start=1):
+            part = ElementTree.SubElement(element, "Part")
+            ElementTree.SubElement(part, "PartNumber").text = str(number)
+            ElementTree.SubElement(part, "ETag").text = f'"{etag}"'
+            ElementTree.SubElement(part, "ChecksumSHA256").text = base64.b64encode(digest).decode("ascii")
+        body = ElementTree.tostring(element)
+        response = self.client._execute(  # noqa: SLF001
+            "POST", self.bucket, key, body=body,
+            headers={"Content-Type": "application/xml",
+                     "Content-MD5": base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode("ascii")},
+            query_params={"uploadId": upload_id},
+        )
+        # The composite checksum is the SHA-256 of the parts' SHA-256 digests,
+        # followed by the number of parts. A store that does not report one has
+        # still checked every part's checksum.
+        reported = ElementTree.fromstring(response.data).findtext(f"{{{namespace}}}ChecksumSHA256")
+        expected = base64.b64encode(hashlib.sha256(b"".join(part_digests)).digest()).decode("ascii")
+        expected += f"-{len(part_digests)}"
+        if reported is not None and reported != expected:
+            logger.error("composite checksum of %s is %s, expected %s", key, reported, expected)
+            raise ChecksumMismatch(key, None, code="CompositeChecksumMismatch")
+        return response.headers.get("x-amz-version-id")
+
+    def _write_headers(self, content_type: str,
+                       retention_days: int | None) -> tuple[dict[str, str], dt.datetime | None]:
+        """Return the headers of a new version and the retain-until date of its provisional retention."""
+        headers = {"Content-Type": content_type}
+        if self.sse:
+            headers[SSE_HEADER] = SSE_ALGORITHM
+        retain_until = None
         if self.object_lock and self.retention is not None:
             # Provisional: a GOVERNANCE version can still be deleted with the bypass
             # header if the caller's database commit fails.
-            retention = Retention(GOVERNANCE, _retain_until(retention_days or self.retention.days))
+            retain_until = _retain_until(retention_days or self.retention.days)
+            headers["x-amz-object-lock-mode"] = GOVERNANCE
+            headers["x-amz-object-lock-retain-until-date"] = to_iso8601utc(retain_until) or ""
+        return headers, retain_until
 
-        with translated_errors(bucket=self.bucket, key=key, sha256=sha256):
-            result = self.client.put_object(
-                self.bucket,
-                key,
-                io.BytesIO(data),
-                len(data),
-                content_type=content_type,
-                # minio passes x-amz-* entries of `metadata` through as request headers.
-                metadata={"x-amz-checksum-sha256": checksum},
-                retention=retention,
-                sse=SseS3() if self.sse else None,
-                # One part contains the whole object, so it goes out as a single PUT that
-                # carries the checksum of the whole object (multipart would not).
-                part_size=max(len(data), MIN_PART_SIZE),
-            )
-
-        version_id = result.version_id
+    def _stored(self, key: str, version_id: str | None, sha256: str, size: int,
+                retain_until: dt.datetime | None, *, parts: int, reported_sse: str | None) -> StoredObject:
         if self.versioning and not version_id:
             raise StorageUnavailable(
                 f"the store assigned no version id to {key!r}: "
                 f"versioning on bucket {self.bucket!r} is off"
             )
-        stored = StoredObject(key=key, version_id=version_id, sha256=sha256.lower(), size=len(data))
-        if self.sse and result.http_headers.get(SSE_HEADER) != SSE_ALGORITHM:
+        stored = StoredObject(key=key, version_id=version_id, sha256=sha256.lower(), size=size,
+                              provisional_until=retain_until)
+        if self.sse and reported_sse != SSE_ALGORITHM:
             self.discard(stored)
             raise StorageUnavailable(
                 f"the store did not report server-side encryption for {key!r} "
-                f"({SSE_HEADER}: {result.http_headers.get(SSE_HEADER)!r}); the version was deleted"
+                f"({SSE_HEADER}: {reported_sse!r}); the version was deleted"
             )
         logger.info(
-            "object stored: bucket=%s key=%s version_id=%s sha256=%s size=%d retention=%s sse=%s",
+            "object stored: bucket=%s key=%s version_id=%s sha256=%s size=%d parts=%d retain_until=%s sse=%s",
             self.bucket,
             key,
             version_id,
             stored.sha256,
             stored.size,
-            retention.mode if retention else None,
+            parts,
+            retain_until.isoformat() if retain_until else None,
             SSE_ALGORITHM if self.sse else None,
         )
         return stored
@@ -357,6 +479,9 @@ class ObjectStore:
             return
         if obj.version_id is None:
             raise ValueError(f"cannot set retention on {obj.key!r} without a version id")
+        if obj.provisional_until is not None and self.retention.mode == GOVERNANCE:
+            # ``put`` wrote this version under GOVERNANCE, which is already final.
+            return
 
         with translated_errors(bucket=self.bucket, key=obj.key, version_id=obj.version_id):
             current = self._get_retention(obj)
@@ -461,6 +586,27 @@ class ObjectStore:
             finally:
                 response.close()
                 response.release_conn()
+
+    def get_to_file(self, key: str, version_id: str | None, target: BinaryIO) -> tuple[str, int]:
+        """Copy exactly that version of ``key`` into ``target`` and return its hex SHA-256 and size.
+
+        The object is read in chunks of CHUNK_SIZE, hashed and written as it
+        arrives, so memory does not grow with its size. ``target`` is left at
+        its end. Raises ObjectNotFound as ``get`` does.
+        """
+        digest = hashlib.sha256()
+        size = 0
+        with translated_errors(bucket=self.bucket, key=key, version_id=version_id):
+            response = self.client.get_object(self.bucket, key, version_id=version_id)
+            try:
+                for chunk in response.stream(CHUNK_SIZE):
+                    digest.update(chunk)
+                    target.write(chunk)
+                    size += len(chunk)
+            finally:
+                response.close()
+                response.release_conn()
+        return digest.hexdigest(), size
 
     def set_legal_hold(self, key: str, version_id: str, enabled: bool) -> None:
         """Place or release an object-lock legal hold on exactly that version.

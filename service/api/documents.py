@@ -9,6 +9,7 @@ from datetime import datetime
 
 from flask import Response, current_app, g, request, url_for
 from sqlalchemy.orm import joinedload
+from werkzeug.wsgi import wrap_file
 
 from config import PADES_LEVELS
 from signing.sign import SigningProfile
@@ -102,8 +103,8 @@ def create_document() -> tuple[dict, int, dict]:
                        "ফাইল ও তথ্যগুলো multipart/form-data হিসেবে পাঠান")
     idempotency_key = _idempotency_key()
     fields = _parse_upload_fields()
-    data = read_upload()
-    document, replayed = archive.upload_document(g.user, data, fields, idempotency_key)
+    upload = read_upload()
+    document, replayed = archive.upload_document(g.user, upload, fields, idempotency_key)
     headers = {"Location": url_for("api.get_document", document_id=document.id)}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -333,15 +334,19 @@ VERIFICATION_HEADERS = {
 def get_content(document_id: str) -> Response:
     content = archive.retrieve_content(document_id, g.user)
     report = content.report
-    digest = content.revision.sha256
-    response = Response(content.data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{content.document.id}-r{content.revision.number}.pdf"'
+    digest = content.sha256
+    # The WSGI server sends the spool file in chunks (gunicorn with sendfile).
+    # Closing the response closes the file, which deletes it.
+    body = wrap_file(request.environ, content.file, archive.CHUNK_SIZE)
+    response = Response(body, mimetype="application/pdf", direct_passthrough=True)
+    response.content_length = content.size
+    response.headers["Content-Disposition"] = f'inline; filename="{content.document_id}-r{content.revision_number}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["ETag"] = f'"{digest}"'
     response.headers["Repr-Digest"] = "sha-256=:" + base64.b64encode(bytes.fromhex(digest)).decode() + ":"
     response.headers[VERIFICATION_HEADERS["fixity"]] = "passed"
     response.headers[VERIFICATION_HEADERS["sha256"]] = digest
-    response.headers[VERIFICATION_HEADERS["revision"]] = str(content.revision.number)
+    response.headers[VERIFICATION_HEADERS["revision"]] = str(content.revision_number)
     response.headers[VERIFICATION_HEADERS["indication"]] = report.indication
     response.headers[VERIFICATION_HEADERS["signatures"]] = str(len(report.signatures))
     response.headers[VERIFICATION_HEADERS["policy"]] = report.policy

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 
 from ..problems import ApiProblem
+from ..spool import UploadSpool
 
 
 def invalid_field(field: str, reason_en: str, reason_bn: str) -> ApiProblem:
@@ -19,15 +20,24 @@ def json_object() -> dict:
     return body
 
 
-def read_upload() -> bytes:
+def read_upload() -> UploadSpool:
+    """Return the spool file of the upload's ``file`` field, written out and positioned at its start.
+
+    :class:`~service.spool.SpoolingRequest` wrote it while parsing the form,
+    hashing it and refusing more than ``DOLIL_MAX_UPLOAD_BYTES``.
+    """
     upload = request.files.get("file")
     if upload is None:
         raise ApiProblem("field_missing", field="file")
+    spool = upload.stream
+    if not isinstance(spool, UploadSpool):
+        raise TypeError("uploads must be parsed by SpoolingRequest")
     max_bytes = current_app.config["DOLIL_SETTINGS"].max_upload_bytes
-    data = upload.stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
+    if spool.size > max_bytes:
         raise ApiProblem("file_too_large", max_bytes=max_bytes)
-    return data
+    spool.flush()
+    spool.seek(0)
+    return spool
 
 
 def query_arg(name: str) -> str:

@@ -32,7 +32,8 @@ def create_verification() -> dict | Response:
     if request.mimetype != "multipart/form-data":
         raise invalid_field("request", "send the PDF as the multipart/form-data field 'file'",
                        "PDF ফাইলটি multipart/form-data-এর 'file' ঘরে পাঠান")
-    data = read_upload()
+    # Auditors hand in single files to check, so the bytes are read into memory.
+    data = read_upload().read()
     # Bytes before the %PDF- header are accepted here, as Acrobat accepts
     # them, and the report counts them. Archive uploads reject them.
     header = pdf_header_offset(data) or 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import uuid
 from collections.abc import Callable
@@ -169,6 +170,55 @@ def test_get_missing_key_raises_not_found(locked_store: ObjectStore) -> None:
 
     assert caught.value.key == key
     assert caught.value.version_id is None
+
+
+# Streaming from and to files, multipart uploads
+
+# S3's minimum part size, which SeaweedFS enforces as well.
+PART_SIZE = 5 * 1024 * 1024
+
+
+@pytest.fixture
+def multipart_store(s3_client: Minio, make_bucket_name: Callable[[], str]) -> ObjectStore:
+    """A locked store with the smallest parts S3 allows."""
+    store = ObjectStore(s3_client, make_bucket_name(), object_lock=True,
+                        retention=RetentionPolicy(mode="GOVERNANCE", days=1), part_size=PART_SIZE)
+    store.ensure_bucket()
+    return store
+
+
+def test_put_file_uploads_parts_and_round_trips(multipart_store: ObjectStore, s3_client: Minio,
+                                                tmp_path) -> None:
+    key = new_object_key("doc-1")
+    data = b"%PDF-1.7\n" + bytes(range(256)) * (2 * PART_SIZE // 256) + b"tail"
+    source = tmp_path / "source.pdf"
+    source.write_bytes(data)
+
+    with source.open("rb") as stream:
+        stored = multipart_store.put_file(key, stream, len(data), sha256=sha256_hex(data))
+
+    # A multipart object's ETag ends with the number of parts.
+    stat = s3_client.stat_object(multipart_store.bucket, key, version_id=stored.version_id)
+    assert stat.etag.endswith("-3")
+    assert stored.version_id and stored.size == len(data)
+    assert multipart_store.retention_of(key, stored.version_id).mode == "GOVERNANCE"
+    copy = tmp_path / "copy.pdf"
+    with copy.open("w+b") as target:
+        digest, size = multipart_store.get_to_file(key, stored.version_id, target)
+    assert (digest, size) == (sha256_hex(data), len(data))
+    assert copy.read_bytes() == data
+
+
+def test_put_file_aborts_when_source_differs_from_digest(multipart_store: ObjectStore, s3_client: Minio) -> None:
+    key = new_object_key("doc-1")
+    data = b"%PDF-1.7\n" + b"x" * (PART_SIZE + 1)
+
+    with pytest.raises(ChecksumMismatch):
+        multipart_store.put_file(key, io.BytesIO(data), len(data), sha256=sha256_hex(data + b"changed"))
+
+    assert multipart_store.object_versions(key) == []
+    uploads = s3_client._list_multipart_uploads(multipart_store.bucket, prefix=key)  # noqa: SLF001
+    assert list(uploads.uploads) == []
 
 
 # Retention, commit and discard
