@@ -137,7 +137,11 @@ def test_hybrid_original_has_xref_stream(corpus, reports) -> None:
     assert reader.xrefs.hybrid_xrefs_present
     assert report.revisions_after == 1
     assert report.modified_after_signing is True
-    assert report.changes == ("revision 2 adds or updates the document security store (DSS)",)
+    assert report.changes[0] == "revision 2 adds or updates the document security store (DSS)"
+    # pyHanko's writer refreshes the XMP modification date, which differs from
+    # the signature's revision only when the two writes fall in different seconds.
+    assert report.changes[1:] in (
+        (), ("XMP metadata stream changed in revision 2: modification date, producer or instance ID only",))
 
 
 def _acrobat_vri_key(data: bytes, byte_range: tuple[int, ...]) -> str:
