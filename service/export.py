@@ -29,6 +29,7 @@ from typing import IO
 import bagit
 
 from .archive import read_revision, record_fixity_failure
+from .api.audit_events import event_dict
 from .api.serializers import iso, revision_dict, signature_dict
 from .audit import record_event
 from .components import components
@@ -69,20 +70,8 @@ def _verification_dict(verification: Verification, numbers: dict[str, int]) -> d
 
 
 def _event_dict(event: AuditEvent, usernames: dict[int, str]) -> dict:
-    return {
-        "sequence": event.sequence,
-        "occurred_at": iso(event.occurred_at),
-        "actor": usernames.get(event.actor_id) if event.actor_id is not None else None,
-        "actor_id": event.actor_id,
-        "action": event.action,
-        "outcome": event.outcome,
-        "document_id": event.document_id,
-        "remote_addr": event.remote_addr,
-        "request_id": event.request_id,
-        "details": event.details,
-        "previous_hash": event.previous_hash,
-        "event_hash": event.event_hash,
-    }
+    # The API's form plus the actor's id, which the event hash covers.
+    return {**event_dict(event, usernames), "actor_id": event.actor_id}
 
 
 def _write_payload(document: Document, user: User | None, directory: Path) -> None:
