@@ -33,7 +33,7 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 def create_app(settings: Settings | Mapping[str, object] | None = None) -> Flask:
     """Create the application; ``settings`` replaces or overrides the environment's."""
     if not isinstance(settings, Settings):
-        settings = settings_from_env(**dict(settings or {}))
+        settings = _settings_from_env(dict(settings or {}))
 
     app = Flask(__name__)
     app.request_class = SpoolingRequest
@@ -44,6 +44,22 @@ def create_app(settings: Settings | Mapping[str, object] | None = None) -> Flask
     _register_blueprints(app)
     _register_cli(app)
     return app
+
+
+def _settings_from_env(overrides: dict[str, object]) -> Settings:
+    """Build settings from the environment, with what the development server recorded in its data directory.
+
+    This makes `flask --app service ...` commands in a development checkout
+    use the development server's revocation mode, retention mode and policy.
+    """
+    from .devserver import recorded_dev_settings
+
+    settings = settings_from_env(**overrides)
+    recorded = {name: value for name, value in recorded_dev_settings(settings.data_dir).items()
+                if name not in overrides}
+    if not recorded:
+        return settings
+    return settings_from_env(**recorded, **overrides)
 
 
 def _configure(app: Flask, settings: Settings) -> None:

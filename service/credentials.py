@@ -155,17 +155,20 @@ def check_credential_certificate(credential: SigningCredential, certificate: asn
         )
 
 
-def development_credential(user: User, pki) -> SigningCredential:
-    """Build the development PKI officer's PKCS#12 credential, bound to ``user`` as the setup's own officer.
+def development_credential(user: User, pki, p12_path=None, passphrase_path=None) -> SigningCredential:
+    """Build a PKCS#12 credential of the development PKI, bound to ``user`` as one of the setup's own officers.
 
-    ``pki`` is a :class:`signing.devpki.DevPki`. The setup issued the
-    certificate for this user, so the binding counts as ``confirmed``.
+    ``pki`` is a :class:`signing.devpki.DevPki`; the file is the PKI's officer
+    file unless ``p12_path`` and ``passphrase_path`` name another that it
+    issued. The setup issued the certificate for this user, so the binding
+    counts as ``confirmed``.
     """
     from pathlib import Path
 
     from signing.credentials import load_pkcs12_signer
 
-    certificate = load_pkcs12_signer(Path(pki.officer_p12_path), pki.read_officer_passphrase()).signing_cert
+    p12_path = Path(p12_path or pki.officer_p12_path)
+    passphrase_path = Path(passphrase_path or pki.officer_passphrase_path)
+    certificate = load_pkcs12_signer(p12_path, passphrase_path.read_bytes().strip()).signing_cert
     binding = CertificateBinding(certificate_sha256(certificate), certificate.subject.human_friendly, "confirmed")
-    return new_credential(user, "pkcs12", str(pki.officer_p12_path), binding,
-                          secret_file=str(pki.officer_passphrase_path))
+    return new_credential(user, "pkcs12", str(p12_path), binding, secret_file=str(passphrase_path))

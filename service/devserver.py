@@ -27,8 +27,13 @@ log = logging.getLogger("service.devserver")
 # visible signature stamp's font has Bengali letters only.
 DEV_USERS = (
     ("officer", "officer", "উন্নয়ন কর্মকর্তা", "সহকারী নিয়ন্ত্রক", "সিসিএ কার্যালয় (উন্নয়ন)"),
+    ("chair", "officer", "উন্নয়ন সভাপতি", "পরিচালক", "সিসিএ কার্যালয় (উন্নয়ন)"),
     ("auditor", "auditor", "উন্নয়ন নিরীক্ষক", "নিরীক্ষক", "সিসিএ কার্যালয় (উন্নয়ন)"),
 )
+
+# The chair co-signs minutes after the member secretary ("officer"), so it has
+# a certificate of its own from the development intermediate CA.
+CHAIR_COMMON_NAME = "Dolil Development Chair"
 
 
 def _read_or_create_json(path: Path, create) -> dict:
@@ -47,6 +52,26 @@ def _port_in_use(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+# The settings the development server chose for itself, kept in its data
+# directory so that `flask --app service ...` commands run against the same
+# setup (see recorded_dev_settings).
+DEV_SETTINGS_FILE = "dev-settings.json"
+
+
+def recorded_dev_settings(data_dir: Path, environ=os.environ) -> dict[str, object]:
+    """Return the settings that the development server recorded in ``data_dir``.
+
+    Settings whose ``DOLIL_*`` variable is set now are left out, so the
+    environment still wins. Returns an empty dict where the development server
+    never ran.
+    """
+    path = data_dir / DEV_SETTINGS_FILE
+    if not path.exists():
+        return {}
+    recorded = json.loads(path.read_text())
+    return {name: value for name, value in recorded.items() if "DOLIL_" + name.upper() not in environ}
+
+
 def _dev_settings() -> Settings:
     overrides: dict[str, object] = {}
     # The development PKI publishes no CRL or OCSP, so hard-fail would leave
@@ -59,9 +84,14 @@ def _dev_settings() -> Settings:
         overrides["retention_mode"] = "GOVERNANCE"
     if "DOLIL_VALIDATION_POLICY_NAME" not in os.environ:
         overrides["validation_policy_name"] = "development"
+    settings = settings_from_env(env="development", embedded_s3=True, dev_pki=True, **overrides)
+    recorded = {"env": "development", "embedded_s3": True, "dev_pki": True, **overrides}
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / DEV_SETTINGS_FILE).write_text(json.dumps(recorded, indent=2) + "\n")
     if "DOLIL_SECRET_KEY" not in os.environ:
-        overrides["secret_key"] = "development-only"
-    return settings_from_env(env="development", embedded_s3=True, dev_pki=True, **overrides)
+        # Not recorded: the commands need no session key.
+        settings = settings.replace(secret_key="development-only")
+    return settings
 
 
 def _ensure_dev_accounts(app, pki) -> dict[str, str]:
@@ -90,21 +120,42 @@ def _ensure_dev_accounts(app, pki) -> dict[str, str]:
         if not known:
             tokens[username] = issue_token(user, label="development")
 
-    officer = db.session.execute(db.select(User).where(User.username == "officer")).scalar_one()
-    credentials = db.session.execute(
-        db.select(SigningCredential).where(SigningCredential.user_id == officer.id, SigningCredential.active.is_(True))
-    ).scalars().all()
-    if not any(credential.certificate_sha256 for credential in credentials):
-        # A credential stored before certificate bindings existed cannot sign any more.
-        for credential in credentials:
-            credential.active = False
-        db.session.add(development_credential(officer, pki))
+    for username in ("officer", "chair"):
+        user = db.session.execute(db.select(User).where(User.username == username)).scalar_one()
+        credentials = db.session.execute(
+            db.select(SigningCredential).where(SigningCredential.user_id == user.id, SigningCredential.active.is_(True))
+        ).scalars().all()
+        if not any(credential.certificate_sha256 for credential in credentials):
+            # A credential stored before certificate bindings existed cannot sign any more.
+            for credential in credentials:
+                credential.active = False
+            if username == "officer":
+                db.session.add(development_credential(user, pki))
+            else:
+                p12_path, passphrase_path = _ensure_chair_pkcs12(pki)
+                db.session.add(development_credential(user, pki, p12_path, passphrase_path))
     db.session.commit()
 
     descriptor = os.open(tokens_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         json.dump(tokens, handle)
     return tokens
+
+
+def _ensure_chair_pkcs12(pki) -> tuple[Path, Path]:
+    """Issue the chair's certificate into a PKCS#12 file beside the officer's, once."""
+    from signing.devpki import issue_certificate
+
+    private_dir = pki.officer_p12_path.parent
+    p12_path, passphrase_path = private_dir / "chair.p12", private_dir / "chair-passphrase.txt"
+    if not p12_path.exists() or not passphrase_path.exists():
+        passphrase = secrets.token_urlsafe(24).encode()
+        issued = issue_certificate(pki, CHAIR_COMMON_NAME)
+        for path, content in ((passphrase_path, passphrase), (p12_path, issued.to_pkcs12(passphrase))):
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(content)
+    return p12_path, passphrase_path
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -174,10 +225,11 @@ def main() -> int:
             "\nDolil is running (development setup; data in {data})\n"
             "  URL:            {url}\n"
             "  officer token:  {officer}\n"
+            "  chair token:    {chair}\n"
             "  auditor token:  {auditor}\n"
             "  object store:   SeaweedFS S3 on {s3}\n"
             "Stop with Ctrl-C.\n".format(data=data_dir, url=url, officer=tokens["officer"],
-                                          auditor=tokens["auditor"], s3=seaweed.endpoint),
+                                          chair=tokens["chair"], auditor=tokens["auditor"], s3=seaweed.endpoint),
             flush=True,
         )
         server.serve_forever()

@@ -72,7 +72,7 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "method_not_allowed": {
         "en": ("Method not allowed", "This URL does not accept the {method} method."),
-        "bn": ("এই পদ্ধতি অনুমোদিত নয়", "এই ঠিকানায় {method} পদ্ধতি গ্রহণ করা হয় না।"),
+        "bn": ("এই পদ্ধতির অনুমতি নেই", "এই ঠিকানায় {method} পদ্ধতি গ্রহণ করা হয় না।"),
     },
     "bad_request": {
         "en": ("Bad request", "The request could not be read. Check its format and headers."),
@@ -228,7 +228,7 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "signature_out_of_order": {
         "en": ("Signature out of order", "The role '{role}' signs after '{expected}', who has not signed yet."),
-        "bn": ("স্বাক্ষরের ক্রম সঠিক নয়", "'{role}' ভূমিকার স্বাক্ষর '{expected}'-এর পরে হবে, যিনি এখনো স্বাক্ষর করেননি।"),
+        "bn": ("স্বাক্ষরের ক্রম সঠিক নয়", "{expected_bn} এখনো স্বাক্ষর করেননি; ক্রম অনুযায়ী {role_bn} স্বাক্ষর করবেন তাঁর পরে।"),
     },
     "duplicate_signer": {
         "en": ("Already signed by you", "You have signed this document already; each signer signs once."),

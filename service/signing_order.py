@@ -102,7 +102,8 @@ def check_next_signature(document: Document, user: User, role: str | None) -> tu
     if role in state.signed:
         raise ApiProblem("signature_role_taken", role=role)
     if role != state.next_role:
-        raise ApiProblem("signature_out_of_order", role=role, expected=state.next_role)
+        raise ApiProblem("signature_out_of_order", role=role, expected=state.next_role,
+                         role_bn=ROLE_LABELS[role]["bn"], expected_bn=ROLE_LABELS[state.next_role]["bn"])
     if any(_signed_by(signature, user) for signature in document.signatures):
         raise ApiProblem("duplicate_signer")
     certify = len(state.required) > 1 and role == state.required[0]

@@ -90,8 +90,14 @@ def test_devserver_runs_main_job_and_restarts(tmp_path):
         body, content_type = _multipart({"kind": "minutes", "title": "সভার কার্যবিবরণী"}, MINUTES_PDF)
         status, _, created = _request(f"{url}/api/v1/documents", officer, body, content_type)
         document_id = json.loads(created)["id"]
+        chair = re.search(r"chair token:\s+(\S+)", banner).group(1)
         status, _, _ = _request(f"{url}/api/v1/documents/{document_id}/signatures", officer, b"{}", "application/json")
         assert status == 201
+        # The minutes need the chair's signature after the member secretary's.
+        status, _, signed = _request(f"{url}/api/v1/documents/{document_id}/signatures", chair,
+                                     b'{"visible": true}', "application/json")
+        assert status == 201, signed
+        assert json.loads(signed)["document"]["signing"]["complete"] is True
         status, headers, _ = _request(f"{url}/api/v1/documents/{document_id}/content", auditor)
         assert headers["Dolil-Validation"] == "TOTAL_PASSED"
     finally:
@@ -102,13 +108,15 @@ def test_devserver_runs_main_job_and_restarts(tmp_path):
     assert (data_dir / "dolil.sqlite3").exists()
     assert (data_dir / "pki" / "trust").is_dir()
     assert oct((data_dir / "dev-tokens.json").stat().st_mode & 0o777) == "0o600"
+    assert oct((data_dir / "pki" / "private" / "chair-passphrase.txt").stat().st_mode & 0o777) == "0o600"
+    assert json.loads((data_dir / "dev-settings.json").read_text())["revocation_mode"] == "soft-fail"
 
     process, banner = _start(data_dir, port, s3_port)
     try:
         assert f"officer token:  {officer}" in banner
         status, headers, _ = _request(f"{url}/api/v1/documents/{document_id}/content", auditor)
         assert status == 200
-        assert headers["Dolil-Revision"] == "2"
+        assert headers["Dolil-Revision"] == "3"
     finally:
         _stop(process)
     assert not _port_open(s3_port)
@@ -127,3 +135,39 @@ def test_devserver_reports_busy_port(tmp_path):
 
     assert result.returncode == 2
     assert f"port {busy} on 127.0.0.1 is in use" in result.stderr
+
+
+def test_commands_use_recorded_dev_settings(tmp_path, monkeypatch):
+    from service import create_app
+
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    (data_dir / "dev-settings.json").write_text(json.dumps(
+        {"env": "development", "embedded_s3": True, "dev_pki": True, "revocation_mode": "soft-fail",
+         "retention_mode": "GOVERNANCE", "validation_policy_name": "development"}))
+    monkeypatch.setenv("DOLIL_DATA_DIR", str(data_dir))
+    for name in ("DOLIL_REVOCATION_MODE", "DOLIL_RETENTION_MODE", "DOLIL_VALIDATION_POLICY_NAME", "DOLIL_ENV"):
+        monkeypatch.delenv(name, raising=False)
+
+    settings = create_app().config["DOLIL_SETTINGS"]
+
+    assert settings.revocation_mode == "soft-fail"
+    assert settings.retention_mode == "GOVERNANCE"
+    assert settings.validation_policy_name == "development"
+
+    monkeypatch.setenv("DOLIL_REVOCATION_MODE", "hard-fail")
+    assert create_app().config["DOLIL_SETTINGS"].revocation_mode == "hard-fail"
+
+
+def test_commands_without_dev_server_keep_defaults(tmp_path, monkeypatch):
+    from service import create_app
+
+    monkeypatch.setenv("DOLIL_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DOLIL_EMBEDDED_S3", "1")
+    for name in ("DOLIL_REVOCATION_MODE", "DOLIL_RETENTION_MODE", "DOLIL_ENV"):
+        monkeypatch.delenv(name, raising=False)
+
+    settings = create_app().config["DOLIL_SETTINGS"]
+
+    assert settings.revocation_mode == "hard-fail"
+    assert settings.retention_mode == "COMPLIANCE"

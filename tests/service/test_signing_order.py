@@ -34,6 +34,17 @@ def test_chair_before_secretary_refused(client, tokens, chair_token):
     assert response.get_json()["expected"] == "member_secretary"
 
 
+def test_out_of_order_names_roles_in_bengali(client, tokens, chair_token):
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+
+    response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(chair_token, "bn"),
+                           json={"role": "chair"})
+
+    assert response.get_json()["detail"] == (
+        "সদস্য সচিব এখনো স্বাক্ষর করেননি; ক্রম অনুযায়ী সভাপতি স্বাক্ষর করবেন তাঁর পরে।")
+    assert "role_bn" not in response.get_json()
+
+
 def test_same_officer_twice_refused(client, tokens):
     document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
     _sign(client, tokens["officer"], document_id)
