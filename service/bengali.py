@@ -37,6 +37,21 @@ def to_bengali_digits(text: str) -> str:
     return text.translate(_TO_BENGALI)
 
 
+def format_number_bn(value: int) -> str:
+    """Format an integer with Bengali digits and lakh grouping, as CLDR's bn pattern #,##,##0 does.
+
+    The last three digits form one group and the rest groups of two:
+    ``12345678`` becomes ``১,২৩,৪৫,৬৭৮``.
+    """
+    sign, digits = ("-", str(-value)) if value < 0 else ("", str(value))
+    head, tail = digits[:-3], digits[-3:]
+    groups = []
+    while head:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    return to_bengali_digits(sign + ",".join([*groups, tail]))
+
+
 def _compact(text: str) -> str:
     # Officers paste memo numbers from Word and e-Nothi, which may add spaces
     # around the dots or use the full stop of a Bengali sentence.

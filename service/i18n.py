@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import request
 
-from .bengali import to_bengali_digits
+from .bengali import format_number_bn, to_bengali_digits
 
 LANGUAGES = ("bn", "en")
 DEFAULT_LANGUAGE = "bn"
@@ -320,8 +320,11 @@ def negotiate_language() -> str:
 
 
 def localise_number(value: object, language: str) -> str:
-    text = str(value)
-    return to_bengali_digits(text) if language == "bn" else text
+    if language != "bn":
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_number_bn(value)
+    return to_bengali_digits(str(value))
 
 
 def field_label(field: str, language: str) -> str:

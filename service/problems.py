@@ -142,7 +142,9 @@ def _handle_http_exception(error: HTTPException) -> Response:
     if isinstance(error, RequestEntityTooLarge):
         from flask import current_app
 
-        return problem_response(ApiProblem("file_too_large", max_bytes=current_app.config["MAX_CONTENT_LENGTH"]))
+        # MAX_CONTENT_LENGTH adds room for the multipart framing; the file limit is the setting.
+        return problem_response(ApiProblem("file_too_large",
+                                           max_bytes=current_app.config["DOLIL_SETTINGS"].max_upload_bytes))
     if error.code == 404:
         return problem_response(ApiProblem("not_found"))
     if error.code == 405:

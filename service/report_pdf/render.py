@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from fpdf.enums import XPos, YPos
 
-from ..bengali import format_gregorian_bn, to_bengali_digits
+from ..bengali import format_gregorian_bn, format_number_bn, to_bengali_digits
 from . import texts
 from .layout import Line, ReportDocument
 
@@ -80,7 +80,7 @@ def _time(value) -> list[Line]:  # noqa: ANN001
 
 
 def _number(value: int) -> list[Line]:
-    return [Line(to_bengali_digits(f"{value:,}")), Line(f"{value:,}", "muted")]
+    return [Line(format_number_bn(value)), Line(f"{value:,}", "muted")]
 
 
 def _values(items: list[str]) -> list[Line]:
@@ -114,7 +114,7 @@ def _document_section(pdf: ReportDocument, report: dict, context: ReportContext)
     if context.sha256:
         pdf.row(labels["sha256"], [Line(context.sha256)])
     if context.size is not None:
-        pdf.row(labels["size"], [Line(to_bengali_digits(f"{context.size:,}") + " বাইট"),
+        pdf.row(labels["size"], [Line(format_number_bn(context.size) + " বাইট"),
                                  Line(f"{context.size:,} bytes", "muted")])
     if context.fixity_ok is not None:
         pdf.row(labels["fixity"], _pair(texts.FIXITY[context.fixity_ok]))

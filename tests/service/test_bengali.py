@@ -119,3 +119,15 @@ def test_bangla_date_invalid(bangla):
 
 def test_dual_date_format():
     assert format_dual_date_bn(date(2021, 9, 26)) == "১১ আশ্বিন ১৪২৮ / ২৬ সেপ্টেম্বর ২০২১"
+
+
+def test_number_lakh_grouping():
+    from service.bengali import format_number_bn
+
+    assert format_number_bn(0) == "০"
+    assert format_number_bn(999) == "৯৯৯"
+    assert format_number_bn(1000) == "১,০০০"
+    assert format_number_bn(70386) == "৭০,৩৮৬"
+    assert format_number_bn(1234567) == "১২,৩৪,৫৬৭"
+    assert format_number_bn(52428800) == "৫,২৪,২৮,৮০০"
+    assert format_number_bn(-123456) == "-১,২৩,৪৫৬"

@@ -156,6 +156,8 @@ def test_upload_far_over_limit_rejected_by_content_length(make_app, tokens):
 
         assert response.status_code == 413
         assert response.get_json()["code"] == "file_too_large"
+        # The file limit, not the request limit that adds room for multipart framing.
+        assert response.get_json()["max_bytes"] == 1000
         assert archive_state(app) == before
 
 
