@@ -215,8 +215,8 @@ def _timestamps(signature: dict) -> list[Line]:
     for entry in entries:
         kind = texts.TIMESTAMP_TYPES.get(entry.get("type"), (entry.get("type"), entry.get("type")))
         revision = entry.get("revision")
-        suffix_bn = f", সংস্করণ {to_bengali_digits(str(revision))}" if revision is not None else ""
-        suffix_en = f", revision {revision}" if revision is not None else ""
+        suffix_bn = f", PDF সংস্করণ {to_bengali_digits(str(revision))}" if revision is not None else ""
+        suffix_en = f", PDF revision {revision}" if revision is not None else ""
         lines.append(Line(f"{kind[0]}{suffix_bn}", "strong"))
         lines.append(Line(f"{kind[1]}{suffix_en}", "muted"))
         lines.extend(_time(entry.get("time")))
@@ -244,7 +244,9 @@ def _modifications(pdf: ReportDocument, signature: dict) -> None:
         pdf.row(labels["modification_level"], _looked_up(texts.MODIFICATION_LEVELS, signature["modification_level"]))
     changes = list(signature.get("changes") or [])
     if changes:
-        pdf.row(labels["changes"], [Line(labels["english_note"][0], "muted")] + _values(changes))
+        note = labels["pdf_revision_note"]
+        pdf.row(labels["changes"], [Line(labels["english_note"][0], "muted"), Line(note[0], "muted"),
+                                    Line(note[1], "muted")] + _values(changes))
     visual = signature.get("visual_check") or {}
     if visual.get("status"):
         lines = _looked_up(texts.VISUAL_CHECK, visual["status"])

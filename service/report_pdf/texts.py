@@ -44,7 +44,7 @@ LABELS: dict[str, Pair] = {
     "poe_time": ("অস্তিত্বের প্রমাণের সময়", "Proof of existence"),
     "level": ("PAdES স্তর", "PAdES level"),
     "coverage": ("স্বাক্ষরের আওতা", "Coverage"),
-    "signed_revision": ("স্বাক্ষরিত সংস্করণ", "Signed revision"),
+    "signed_revision": ("স্বাক্ষরিত PDF সংস্করণ", "Signed PDF revision"),
     "docmdp": ("DocMDP অনুমতি", "DocMDP permissions"),
     "modified": ("স্বাক্ষরের পর পরিবর্তন", "Modified after signing"),
     "modification_level": ("পরিবর্তনের ধরন", "Modification level"),
@@ -60,6 +60,11 @@ LABELS: dict[str, Pair] = {
     "none": ("নেই", "none"),
     "page": ("পৃষ্ঠা", "Page"),
     "english_note": ("যাচাইকারী প্রোগ্রামের ইংরেজি বার্তা", "messages of the validator, in English"),
+    # pyHanko numbers a PDF's incremental updates from 0, the original file;
+    # one archive revision may add several (a signature, DSS, a time-stamp).
+    "pdf_revision_note": ("এখানে সংস্করণ মানে PDF-এর ভেতরের হালনাগাদ, মূল ফাইল ০ থেকে গোনা; সংরক্ষণাগারের সংস্করণ নম্বর নয়",
+                          "revisions here are the PDF's own updates, counted from 0 for the original file, "
+                          "not the archive's revision numbers"),
 }
 
 # ETSI EN 319 102-1 main indications, and NO_SIGNATURE for a PDF without any.
