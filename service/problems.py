@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g, json, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from signing.errors import (
@@ -114,7 +114,44 @@ class ApiProblem(Exception):
         self.params = params
 
 
+# Endpoints whose refused requests are audit events too, with the action that
+# a success records. Authentication and permission failures are recorded where
+# they are decided (service.auth), and 5xx responses are not: the database may
+# be the failing part.
+AUDITED_REFUSALS = {
+    "api.create_document": "document.upload",
+    "api.create_signature": "document.sign",
+    "api.prepare_signature": "document.sign_prepare",
+    "api.complete_signature": "document.sign",
+    "api.put_legal_hold": "document.legal_hold",
+}
+
+
+def _audit_refusal(problem: ApiProblem) -> None:
+    action = AUDITED_REFUSALS.get(request.endpoint or "")
+    user = g.get("user")
+    if action is None or user is None or problem.status >= 500 or problem.code in ("unauthorized", "forbidden"):
+        return
+    from .audit import record_event
+    from .extensions import db
+
+    document_id = (request.view_args or {}).get("document_id")
+    if document_id is not None and len(document_id) > 36:
+        # Longer than any document id, and than the column.
+        document_id = None
+    try:
+        # The request's own changes, if any, were not committed; only the event is.
+        db.session.rollback()
+        record_event(action, "refused", actor=user, document_id=document_id or None,
+                     details={"code": problem.code, "status": problem.status})
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("could not record the refused %s request in the audit log", action)
+
+
 def problem_response(problem: ApiProblem) -> Response:
+    _audit_refusal(problem)
     language = i18n.negotiate_language()
     title, detail = i18n.problem_text(problem.code, language, problem.params)
     body: dict[str, object] = {

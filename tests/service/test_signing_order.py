@@ -203,3 +203,16 @@ def test_certification_after_signature_refused(app, client, tokens, officer_sign
     assert response.get_json()["code"] == "document_not_signable"
     assert "must be the first signature" in response.get_json()["detail"]
     assert db.session.get(Document, document_id).current_revision.number == 1
+
+
+def test_refused_signature_recorded(app, client, tokens, chair_token):
+    from service.extensions import db
+    from service.models import AuditEvent
+
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+
+    _sign(client, chair_token, document_id, role="chair")
+
+    event = db.session.query(AuditEvent).filter_by(action="document.sign").one()
+    assert (event.outcome, event.document_id) == ("refused", document_id)
+    assert event.details["code"] == "signature_out_of_order"

@@ -17,7 +17,8 @@ from tests.helpers import EVIDENCE_JPEG, MINUTES_PDF, bearer, upload
 def archive_state(app) -> tuple[int, int, int, int]:
     """Counts of object versions in the bucket and of document, revision and audit rows.
 
-    Authentication events are left out: a token's first use is audited whatever the request does.
+    Authentication events are left out, because a token's first use is audited
+    whatever the request does, and so are records of the refused request itself.
     """
     store = app.extensions["dolil"].store
     versions = sum(1 for _ in store.client.list_objects(store.bucket, recursive=True, include_version=True))
@@ -25,7 +26,8 @@ def archive_state(app) -> tuple[int, int, int, int]:
         versions,
         db.session.query(Document).count(),
         db.session.query(Revision).count(),
-        db.session.query(AuditEvent).filter(AuditEvent.action.not_like("authentication.%")).count(),
+        db.session.query(AuditEvent).filter(AuditEvent.action.not_like("authentication.%"),
+                                            AuditEvent.outcome != "refused").count(),
     )
 
 
@@ -217,3 +219,12 @@ def test_upload_json_body_rejected(app, client, tokens):
     assert response.get_json()["field"] == "request"
     assert "multipart/form-data" in response.get_json()["detail"]
     assert response.headers["Vary"] == "Accept-Language"
+
+
+def test_refused_upload_recorded(app, client, tokens):
+    response = upload(client, tokens["officer"], MINUTES_PDF, kind="letters")
+
+    assert response.status_code == 422
+    event = db.session.query(AuditEvent).filter_by(action="document.upload").one()
+    assert event.outcome == "refused"
+    assert event.details == {"code": "field_invalid", "status": 422}
