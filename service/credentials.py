@@ -115,17 +115,38 @@ def bind_certificate(user: User, certificate: asn1_x509.Certificate, chain: Sequ
                      at: datetime | None = None) -> CertificateBinding:
     """Check a certificate for registration to ``user`` and return its binding.
 
-    Raises :class:`CredentialRejected` with the reason ``not_owned`` or the
-    reason of the certificate check (``expired``, ``not_yet_valid``,
+    Raises :class:`CredentialRejected` with the reason ``not_owned``,
+    ``registered_to_other_user`` or the reason of the certificate check (``expired``, ``not_yet_valid``,
     ``key_usage``, ``untrusted``, ``revoked``, ``revocation_unknown``,
     ``weak_key`` or ``weak_algorithm``).
     """
     binding = holder_binding(user, certificate, confirmed_holder)
+    _check_not_registered_elsewhere(user, certificate)
     try:
         check_certificate(certificate, chain, policy, at=at)
     except SignerCertificateRejected as error:
         raise CredentialRejected(error.reason, str(error)) from None
     return CertificateBinding(certificate_sha256(certificate), certificate.subject.human_friendly, binding)
+
+
+def _check_not_registered_elsewhere(user: User, certificate: asn1_x509.Certificate) -> None:
+    """Reject a certificate that an active credential of another user already holds.
+
+    A signing certificate identifies one person, so two accounts with it would
+    make the audit log name the wrong signer.
+    """
+    from .extensions import db
+
+    sha256 = certificate_sha256(certificate)
+    other = db.session.execute(
+        db.select(User.username).join(SigningCredential, SigningCredential.user_id == User.id)
+        .where(SigningCredential.certificate_sha256 == sha256, SigningCredential.active.is_(True),
+               User.id != user.id)
+    ).scalars().first()
+    if other is not None:
+        raise CredentialRejected("registered_to_other_user",
+                                 f"the certificate is already registered to user {other!r}; "
+                                 f"deactivate that credential first")
 
 
 def new_credential(user: User, kind: str, location: str, binding: CertificateBinding,

@@ -227,7 +227,7 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "bn": ("এই ভূমিকায় স্বাক্ষর হয়ে গেছে", "দলিলটিতে '{role}' ভূমিকায় আগেই স্বাক্ষর করা হয়েছে।"),
     },
     "signature_out_of_order": {
-        "en": ("Signature out of order", "The role '{role}' signs after '{expected}', who has not signed yet."),
+        "en": ("Signature out of order", "The {expected_en} has not signed yet; the {role_en} signs after them."),
         "bn": ("স্বাক্ষরের ক্রম সঠিক নয়", "{expected_bn} এখনো স্বাক্ষর করেননি; ক্রম অনুযায়ী {role_bn} স্বাক্ষর করবেন তাঁর পরে।"),
     },
     "duplicate_signer": {

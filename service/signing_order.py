@@ -94,6 +94,8 @@ def check_next_signature(document: Document, user: User, role: str | None) -> tu
     state = signing_state(document)
     if state.all_signed:
         raise ApiProblem("signing_complete")
+    # NOTE: nothing ties a user to a role, so an officer who signs without
+    # naming one takes the next role, the member secretary's included.
     role = role or state.next_role
     if role not in state.required:
         raise ApiProblem("field_invalid", field="role",
@@ -103,6 +105,7 @@ def check_next_signature(document: Document, user: User, role: str | None) -> tu
         raise ApiProblem("signature_role_taken", role=role)
     if role != state.next_role:
         raise ApiProblem("signature_out_of_order", role=role, expected=state.next_role,
+                         role_en=ROLE_LABELS[role]["en"], expected_en=ROLE_LABELS[state.next_role]["en"],
                          role_bn=ROLE_LABELS[role]["bn"], expected_bn=ROLE_LABELS[state.next_role]["bn"])
     if any(_signed_by(signature, user) for signature in document.signatures):
         raise ApiProblem("duplicate_signer")

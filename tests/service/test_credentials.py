@@ -127,6 +127,20 @@ def test_confirmed_holder_registers(live_app, live_pki, tmp_path):
     assert db.session.execute(db.select(SigningCredential)).scalar_one().binding == "confirmed"
 
 
+def test_certificate_of_other_user_refused(live_app, live_pki, tmp_path):
+    _user("valid", "Valid Signer")
+    _user("karim", "করিম হোসেন")
+    p12_path, passphrase_path = _pkcs12(live_pki, "valid", tmp_path)
+    assert _add(live_app, "valid", p12_path, passphrase_path).exit_code == 0
+
+    result = _add(live_app, "karim", p12_path, passphrase_path, "--confirm-holder", "Valid Signer")
+
+    assert result.exit_code != 0
+    assert "certificate rejected (registered_to_other_user)" in result.output
+    assert "'valid'" in result.output
+    assert db.session.execute(db.select(SigningCredential)).scalar_one().user.username == "valid"
+
+
 @pytest.mark.parametrize("label, reason", [
     ("expired", "expired"),
     ("not-yet-valid", "not_yet_valid"),
