@@ -17,6 +17,7 @@ import asyncio
 import io
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime
 from typing import BinaryIO
 
@@ -345,11 +346,9 @@ def prepare_fields(
         if name in _form_fields(writer.prev):
             raise SignatureFieldInUse(name, "a form field with this name exists, so it cannot be reserved")
 
-    data = b""
+    data: bytes | Path = b""
     if (profile.stamp is not None and not existing) or profile.reserved_fields:
-        # Placement renders the pages, which needs the whole file in memory.
-        source.seek(0)
-        data = source.read()
+        data = _placement_input(source)
     stamp_style = new_field_spec = None
     if profile.stamp is not None:
         stamp_style = profile.stamp.style()
@@ -370,6 +369,20 @@ def prepare_fields(
         for spec in specs:
             fields.append_signature_field(writer, spec)
     return field_name, stamp_style, new_field_spec
+
+
+def _placement_input(source: BinaryIO) -> bytes | Path:
+    """Return what stamp placement renders: the path of a file on disk, else the bytes.
+
+    PDFium reads a file by path as it needs it, so a large spooled PDF is
+    not loaded into memory to place a stamp.
+    """
+    name = getattr(source, "name", None)
+    if isinstance(name, str) and Path(name).is_file():
+        source.flush()
+        return Path(name)
+    source.seek(0)
+    return source.read()
 
 
 def _check_certification_allows(reader: PdfFileReader, profile: SigningProfile) -> None:

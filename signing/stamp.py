@@ -165,7 +165,7 @@ class VisibleStamp:
         """Return the pyHanko stamp style, for ``PdfSigner(stamp_style=...)``."""
         return stamp_style(self.lines, self.font_path, font_size=self.font_size)
 
-    def field_spec(self, data: bytes, field_name: str) -> SigFieldSpec:
+    def field_spec(self, data: bytes | Path, field_name: str) -> SigFieldSpec:
         """Return the new signature field for ``data``, for ``PdfSigner(new_field_spec=...)``."""
         return visible_field_spec(data, field_name, self.style(), self.placement)
 
@@ -259,7 +259,7 @@ def stamp_size(style: TextStampStyle) -> tuple[float, float]:
 
 
 def visible_field_spec(
-    data: bytes,
+    data: bytes | Path,
     field_name: str,
     style: TextStampStyle,
     placement: StampPlacement | None = None,
@@ -283,7 +283,7 @@ def visible_field_spec(
 
 
 def find_stamp_box(
-    data: bytes,
+    data: bytes | Path,
     size: tuple[float, float],
     *,
     page: int = -1,
@@ -381,7 +381,7 @@ measured 165 x 70 pt. A longer stamp is scaled down by pyHanko to fit the field.
 
 
 def reserved_field_specs(
-    data: bytes,
+    data: bytes | Path,
     names: Sequence[str],
     size: tuple[float, float] = RESERVED_FIELD_SIZE,
     *,
@@ -415,8 +415,11 @@ def reserved_field_specs(
 
 
 @contextmanager
-def _open_page(data: bytes, page: int) -> Iterator[tuple[pypdfium2.PdfDocument, pypdfium2.PdfPage, int]]:
+def _open_page(data: bytes | Path, page: int) -> Iterator[tuple[pypdfium2.PdfDocument, pypdfium2.PdfPage, int]]:
     """Open ``data`` with PDFium and yield the document, the page and its zero-based index.
+
+    ``data`` is the PDF's bytes or the path of a PDF file, which PDFium reads
+    as it needs it instead of loading the whole file.
 
     The caller must hold ``_pdfium_lock``.
     """
@@ -445,7 +448,7 @@ def _open_page(data: bytes, page: int) -> Iterator[tuple[pypdfium2.PdfDocument, 
         document.close()
 
 
-def _render_ink(data: bytes, page: int) -> tuple[int, Box, Image.Image]:
+def _render_ink(data: bytes | Path, page: int) -> tuple[int, Box, Image.Image]:
     """Render a page in grey and return its index, its crop box and a mask of non-white pixels."""
     with _open_page(data, page) as (_, pdf_page, page_index):
         # NOTE: pyHanko draws the stamp in the page's unrotated user space, so on
@@ -487,7 +490,7 @@ def _is_free(ink: Image.Image, crop_box: Box, scale: float, box: Box, clearance:
     return ink.crop(region).getbbox() is None
 
 
-def _check_explicit_box(data: bytes, placement: StampPlacement) -> tuple[int, Box]:
+def _check_explicit_box(data: bytes | Path, placement: StampPlacement) -> tuple[int, Box]:
     assert placement.box is not None
     with _pdfium_lock, _open_page(data, placement.page) as (_, pdf_page, page_index):
         crop_box = _crop_box(pdf_page)
