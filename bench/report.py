@@ -138,7 +138,9 @@ KNOWN_GAPS = """
   ratios only with runs under a similar load.
 - **Upload + sign + store end to end (target 2x).** The workflow stores two
   revisions, the upload and the signed PDF, so it makes two PUTs and two database
-  commits with audit events. Before signing it GETs the upload again to check its
+  commits with audit events, plus a third PUT for the signed revision's
+  validation data (the certificates, CRLs and OCSP responses its validation
+  used), which the archive keeps beside it. Before signing it GETs the upload again to check its
   fixity, and before storing the signed PDF it validates it, so that no
   unvalidated signature becomes a revision. Upload checks run in a separate
   worker process that bounds their time and memory, about 10 ms per upload.
@@ -152,7 +154,8 @@ KNOWN_GAPS = """
   token's user and the document's revision come with their rows, and the rows a
   commit expired are no longer loaded again), a token's last use is written at
   most once a minute, and SQLite syncs only its write-ahead log on commit.
-  Large files are copied into a spool file while they are hashed and sent from
+  The audit append also locks the chain's head row, so that concurrent appends
+  never fork the chain. Large files are copied into a spool file while they are hashed and sent from
   that file once the fixity check passed, so their bytes cross the loopback
   twice and pass through the page cache; the baseline reads them once.
 - **Peak memory.** The figures are the gunicorn worker's. Upload checks, and the
