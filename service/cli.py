@@ -253,7 +253,11 @@ def fixity_check(limit: int | None, restart: bool) -> None:
         click.echo(f"MISMATCH document {revision.document_id} revision {revision.number} key {revision.object_key}")
     for revision in result.missing:
         click.echo(f"MISSING document {revision.document_id} revision {revision.number} key {revision.object_key}")
-    if result.mismatched or result.missing:
+    for state, bundles in (("MISMATCH", result.validation_data_mismatched), ("MISSING", result.validation_data_missing)):
+        for bundle in bundles:
+            click.echo(f"{state} validation data of document {bundle.document_id} revision {bundle.revision.number} "
+                       f"key {bundle.object_key}")
+    if result.mismatched or result.missing or result.validation_data_mismatched or result.validation_data_missing:
         raise SystemExit(1)
 
 

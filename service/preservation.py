@@ -11,8 +11,8 @@ is authentic without a person looking at it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -36,6 +36,8 @@ class FixityResult:
     checked: int = 0
     mismatched: list[Revision] = field(default_factory=list)
     missing: list[Revision] = field(default_factory=list)
+    validation_data_mismatched: list[ValidationData] = field(default_factory=list)
+    validation_data_missing: list[ValidationData] = field(default_factory=list)
     wrapped: bool = False
 
 
@@ -43,9 +45,10 @@ def check_fixity(limit: int | None = None, *, restart: bool = False,
                  progress: Callable[[int, Revision], None] | None = None) -> FixityResult:
     """Re-hash stored revisions in id order, continuing where the previous run stopped.
 
-    At most ``limit`` revisions are checked per run; the position is kept in
-    the database, so a run that is interrupted or limited resumes. After the
-    last revision the next run starts from the first again.
+    Each revision's validation-data bundle, where it has one, is re-hashed
+    with it. At most ``limit`` revisions are checked per run; the position is
+    kept in the database, so a run that is interrupted or limited resumes.
+    After the last revision the next run starts from the first again.
     """
     store = components().store
     cursor = db.session.get(JobCursor, FIXITY_JOB) or JobCursor(name=FIXITY_JOB, position="")
@@ -69,11 +72,26 @@ def check_fixity(limit: int | None = None, *, restart: bool = False,
         if outcome != "ok":
             db.session.add(Verification(document_id=revision.document_id, revision_id=revision.id,
                                         fixity_ok=False, actual_sha256=actual))
+        details = {"revision": revision.number, "expected_sha256": revision.sha256, "actual_sha256": actual}
+        bundle = db.session.execute(
+            db.select(ValidationData).where(ValidationData.revision_id == revision.id)
+        ).scalar_one_or_none()
+        if bundle is not None:
+            bundle_outcome, bundle_actual = _check_object(store, bundle.object_key, bundle.version_id, bundle.sha256,
+                                                          f"validation data of document {revision.document_id} "
+                                                          f"revision {revision.number}")
+            if bundle_outcome == "mismatch":
+                result.validation_data_mismatched.append(bundle)
+            elif bundle_outcome == "missing":
+                result.validation_data_missing.append(bundle)
+            details["validation_data"] = {"outcome": bundle_outcome, "expected_sha256": bundle.sha256,
+                                          "actual_sha256": bundle_actual}
+            if outcome == "ok":
+                outcome = bundle_outcome
         # Set before the audit event, so the cursor's row lock is taken before
         # the audit lock, in the order every other transaction uses.
         cursor.position = revision.id
-        record_event("fixity.check", outcome, document_id=revision.document_id,
-                     details={"revision": revision.number, "expected_sha256": revision.sha256, "actual_sha256": actual})
+        record_event("fixity.check", outcome, document_id=revision.document_id, details=details)
         # Commit per revision, so an interrupted run keeps what it checked.
         db.session.commit()
         if progress is not None:
@@ -82,22 +100,27 @@ def check_fixity(limit: int | None = None, *, restart: bool = False,
     if result.wrapped:
         cursor.position = ""
         db.session.commit()
-    log.info("fixity run: checked=%d mismatched=%d missing=%d", result.checked, len(result.mismatched),
-             len(result.missing))
+    log.info("fixity run: checked=%d mismatched=%d missing=%d validation_data_mismatched=%d "
+             "validation_data_missing=%d", result.checked, len(result.mismatched), len(result.missing),
+             len(result.validation_data_mismatched), len(result.validation_data_missing))
     return result
 
 
 def _check_revision(store, revision: Revision) -> tuple[str, str | None]:
+    return _check_object(store, revision.object_key, revision.version_id, revision.sha256,
+                         f"document {revision.document_id} revision {revision.number}")
+
+
+def _check_object(store, key: str, version_id: str | None, expected: str, label: str) -> tuple[str, str | None]:
+    """Re-hash one object version as it streams in; return ``ok``, ``mismatch`` or ``missing`` and the digest."""
     try:
-        data = store.get(revision.object_key, revision.version_id)
+        with open(os.devnull, "wb") as sink:
+            actual, _ = store.get_to_file(key, version_id, sink)
     except ObjectNotFound:
-        log.error("fixity: object missing: document=%s revision=%d key=%s version=%s",
-                  revision.document_id, revision.number, revision.object_key, revision.version_id)
+        log.error("fixity: object missing: %s key=%s version=%s", label, key, version_id)
         return "missing", None
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != revision.sha256:
-        log.error("fixity: mismatch: document=%s revision=%d expected=%s actual=%s",
-                  revision.document_id, revision.number, revision.sha256, actual)
+    if actual != expected:
+        log.error("fixity: mismatch: %s expected=%s actual=%s", label, expected, actual)
         return "mismatch", actual
     return "ok", actual
 

@@ -8,8 +8,8 @@ its SHA-256. The object is written before the row; the caller commits the row
 through :func:`service.archive._store_with_row`, which discards both objects
 when the commit fails. Reads check the bytes against the recorded SHA-256.
 
-NOTE: ``flask fixity check`` re-hashes revisions only, so a damaged bundle is
-found when it is read, and ``flask storage reconcile`` finds a missing one.
+``flask fixity check`` re-hashes each bundle with its revision, and ``flask
+storage reconcile`` lists a bundle whose object is missing.
 """
 
 from __future__ import annotations

@@ -104,3 +104,25 @@ def test_reconcile_skips_recent_versions(make_app, make_bucket_name, tokens):
 
     assert result.exit_code == 0, result.output
     assert "1 recent versions skipped" in result.output
+
+
+def test_fixity_check_reports_damaged_validation_data(unlocked_app, tokens):
+    from service.models import ValidationData
+
+    app = unlocked_app
+    client = app.test_client()
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    signed = client.post(f"/api/v1/documents/{document_id}/signatures",
+                         headers={"Authorization": f"Bearer {tokens['officer']}"}, json={})
+    assert signed.status_code == 201, signed.get_json()
+    bundle = db.session.execute(db.select(ValidationData)).scalar_one()
+    store = app.extensions["dolil"].store
+    store.client.put_object(store.bucket, bundle.object_key, io.BytesIO(b"{}"), 2)
+
+    result = app.test_cli_runner().invoke(args=["fixity", "check"])
+
+    assert result.exit_code == 1
+    assert f"MISMATCH validation data of document {document_id} revision 2" in result.output
+    assert "0 mismatched, 0 missing" in result.output
+    event = db.session.query(AuditEvent).filter_by(action="fixity.check", outcome="mismatch").one()
+    assert event.details["validation_data"]["outcome"] == "mismatch"
