@@ -33,13 +33,13 @@ from pyhanko.sign.validation import DocumentSecurityStore, async_add_validation_
 from pyhanko.sign.validation.ades import ades_timestamp_validation_internal
 from pyhanko_certvalidator.context import ValidationContext
 from pyhanko_certvalidator.errors import PathError, ValidationError
-from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy, RevocationCheckingPolicy
 
 from signing.errors import InvalidDocument, SigningError, TimestampFailed
 from signing.evidence import timestamp_gen_time
 from signing.fetching import open_fetcher_backend
 from signing.policy import ValidationPolicy
 from signing.revisions import DocumentFacts, open_pdf
+from signing.signer_check import policy_validation_context
 from signing.trust import signature_timestamp
 
 __all__ = [
@@ -54,8 +54,6 @@ logger = logging.getLogger(__name__)
 
 EXPIRING = "expiring"
 WEAKENING = "weakening"
-
-_SOFT_FAIL = RevocationCheckingPolicy.from_legacy("soft-fail")
 
 
 class RenewalError(SigningError):
@@ -162,7 +160,7 @@ async def _renew(
     data: bytes, timestamper: TimeStamper, policy: ValidationPolicy, md_algorithm: str, at: datetime | None
 ) -> io.BytesIO:
     async with open_fetcher_backend(policy) as (backend, record):
-        context = _validation_context(policy, backend if record is not None else None, at)
+        context = policy_validation_context(policy, backend if record is not None else None, at)
         try:
             data = await _add_signature_validation_data(data, context)
             return await _extend_chain(data, timestamper, context, md_algorithm)
@@ -175,24 +173,6 @@ async def _renew(
         except OSError as exc:
             # The PDF is in memory, so an OSError comes from an HTTP request.
             raise TimestampFailed(repr(exc)) from exc
-
-
-def _validation_context(policy: ValidationPolicy, backend, at: datetime | None) -> ValidationContext:
-    revocation = REQUIRE_REVINFO if policy.revocation_mode == "hard-fail" else _SOFT_FAIL
-    return ValidationContext(
-        trust_roots=list(policy.trust_roots),
-        other_certs=list(policy.intermediates),
-        moment=at,
-        allow_fetching=backend is not None,
-        fetcher_backend=backend,
-        # Empty lists instead of None: without fetching, the context otherwise
-        # refuses a policy that requires revocation data.
-        crls=[],
-        ocsps=[],
-        revinfo_policy=CertRevTrustPolicy(revocation),
-        time_tolerance=timedelta(seconds=policy.clock_tolerance_seconds),
-        algorithm_usage_policy=policy.algorithm_policy(),
-    )
 
 
 async def _add_signature_validation_data(data: bytes, context: ValidationContext) -> bytes:

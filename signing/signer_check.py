@@ -88,6 +88,35 @@ def check_signer_certificate(cert: asn1_x509.Certificate, *, at: datetime | None
         )
 
 
+def policy_validation_context(
+    policy: ValidationPolicy,
+    backend: FetcherBackend | None,
+    at: datetime | None,
+    other_certs: Iterable[asn1_x509.Certificate] = (),
+) -> ValidationContext:
+    """Build a pyHanko validation context for checking certificates at ``at`` under ``policy``.
+
+    Fetching is allowed only with a ``backend``, which restricts it to the
+    policy's hosts. ``other_certs`` are offered as path candidates beside the
+    policy's intermediates.
+    """
+    revocation = REQUIRE_REVINFO if policy.revocation_mode == "hard-fail" else _SOFT_FAIL
+    return ValidationContext(
+        trust_roots=list(policy.trust_roots),
+        other_certs=list(policy.intermediates) + list(other_certs),
+        moment=at,
+        allow_fetching=backend is not None,
+        fetcher_backend=backend,
+        # Empty lists instead of None: without fetching, the context otherwise
+        # rejects a policy that requires revocation data.
+        crls=[],
+        ocsps=[],
+        revinfo_policy=CertRevTrustPolicy(revocation),
+        time_tolerance=timedelta(seconds=policy.clock_tolerance_seconds),
+        algorithm_usage_policy=policy.algorithm_policy(),
+    )
+
+
 async def check_signer_chain(
     cert: asn1_x509.Certificate,
     other_certs: Iterable[asn1_x509.Certificate],
@@ -119,21 +148,7 @@ async def check_signer_chain(
     if rejection is not None:
         raise SignerCertificateRejected("weak_key", f"certificate of {subject}: {rejection}", serial_number)
 
-    revocation = REQUIRE_REVINFO if policy.revocation_mode == "hard-fail" else _SOFT_FAIL
-    context = ValidationContext(
-        trust_roots=list(policy.trust_roots),
-        other_certs=list(policy.intermediates) + list(other_certs),
-        moment=at,
-        allow_fetching=backend is not None,
-        fetcher_backend=backend,
-        # Empty lists instead of None: without fetching, the context otherwise
-        # refuses a policy that requires revocation data.
-        crls=[],
-        ocsps=[],
-        revinfo_policy=CertRevTrustPolicy(revocation),
-        time_tolerance=timedelta(seconds=policy.clock_tolerance_seconds),
-        algorithm_usage_policy=policy.algorithm_policy(),
-    )
+    context = policy_validation_context(policy, backend, at, other_certs)
     validator = CertificateValidator(cert, validation_context=context)
     try:
         await validator.async_validate_usage(key_usage=set(policy.signer_key_usage))
