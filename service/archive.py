@@ -160,9 +160,9 @@ def _store_with_row(stored: StoredObject, add_rows, companions: tuple[StoredObje
         try:
             store.commit_retention(item)
         except Exception:
-            # NOTE: unlike a revision, a companion has no pending-retention mark,
-            # so reconcile does not finish its retention; it stays under the
-            # provisional GOVERNANCE retention until set by hand.
+            # NOTE: a companion has no pending-retention mark, unlike a revision.
+            # So reconcile does not finish its retention, and it stays under the
+            # provisional GOVERNANCE retention until an operator sets it.
             log.exception("could not set final retention on %s version %s", item.key, item.version_id)
 
 

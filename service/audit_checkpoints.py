@@ -5,8 +5,9 @@ new object version under the configured prefix with the archive's retention.
 Under COMPLIANCE retention the store rejects every change or deletion until the
 retention ends (GOVERNANCE lets a user with the bypass permission delete it).
 When a time-stamping authority is configured, the checkpoint also carries an
-RFC 3161 token over the SHA-256 of its canonical JSON. Whoever rewrites the database's chain from the
-start, with every link intact, still cannot make it match the checkpoints.
+RFC 3161 token over the SHA-256 of its canonical JSON. A chain rewritten in the
+database from the start, with every link intact, still does not match the
+checkpoints.
 
 Object content::
 

@@ -55,12 +55,12 @@ RENEWED_REASON = "renewed"
 
 
 class RenewalRejected(Exception):
-    """A renewed file that the archive will not store; the message says why."""
+    """Raised for a renewed file that the archive will not store; the message gives the reason."""
 
 
 @dataclass(frozen=True)
 class RenewalOutcome:
-    """What the job found or did for one document's current revision."""
+    """The renewal job's finding and action for one document's current revision."""
 
     document_id: str
     revision: int

@@ -147,7 +147,7 @@ def _audit_refusal(problem: ApiProblem) -> None:
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
-        log.exception("could not record the refused %s request in the audit log", action)
+        log.exception("audit event for a refused %s request failed: document=%s code=%s", action, document_id, problem.code)
 
 
 def problem_response(problem: ApiProblem) -> Response:

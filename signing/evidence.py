@@ -134,7 +134,12 @@ def certificate_entries(
     entries = []
     for index, cert in enumerate(certs):
         anchor = anchor_included and index == len(certs) - 1
-        role = "signer" if index == 0 else "trust_anchor" if anchor else "ca"
+        if index == 0:
+            role = "signer"
+        elif anchor:
+            role = "trust_anchor"
+        else:
+            role = "ca"
         evidence = [] if anchor else revocation_evidence(cert, embedded, record)
         statuses = {item["status"] for item in evidence}
         if anchor:

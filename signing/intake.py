@@ -101,7 +101,7 @@ def prepare_upload(data: bytes, limits: InputLimits | None = None, *, repairable
 
     With ``repairable`` a PDF may have damage that pyHanko's non-strict reader
     and qpdf repair, such as a ``startxref`` a few bytes off. That suits a file
-    handed in for validation, whose report says how it was read, but not a
+    handed in for validation, whose report states how it was read, but not a
     file to archive and sign. Every limit still applies.
 
     Raises :class:`~signing.errors.InvalidDocument` with ``reason`` ``"empty"``,

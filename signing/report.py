@@ -152,7 +152,7 @@ class ValidationReport:
     """``strict`` when pyHanko's strict reader accepts the file's cross-reference data and
     catalog, ``non-strict`` when only its non-strict reader could, after repairs."""
     strict_reading_error: str | None = None
-    """Why the strict reader rejected the file, when ``reading`` is ``non-strict``."""
+    """The strict reader's error for the file, when ``reading`` is ``non-strict``."""
     warnings: tuple[str, ...] = ()
     """Findings about the whole file; each signature has its own ``warnings``."""
 

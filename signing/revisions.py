@@ -75,7 +75,7 @@ def strict_reading_error(data: bytes) -> str | None:
     Validation always reads with ``strict=False``, which repairs what many
     writers get wrong: a ``startxref`` a few bytes off, a cross-reference
     table larger than the trailer's /Size, an object stream entry at the
-    wrong index. The strict reader reports those, so a report can say that
+    wrong index. The strict reader reports those, so a report can state that
     the file was only readable after such repairs. Only the cross-reference
     data and the catalog are read here; objects read later can still hold
     damage that the non-strict reader passes over.

@@ -41,7 +41,7 @@ def create_verification() -> dict | Response:
         raise ApiProblem("unsupported_type")
     # The same structural checks and limits as an upload, so an encrypted or
     # unreadable file gets the same problem code. Damage that the non-strict
-    # readers repair is accepted here, because the report says how the file
+    # readers repair is accepted here, because the report states how the file
     # was read. The bytes themselves are validated unchanged.
     prepare_upload(data[header:], repairable=True)
 
