@@ -135,7 +135,6 @@ def _store_with_row(stored: StoredObject, add_rows, companions: tuple[StoredObje
     Otherwise they are kept, and `flask storage reconcile` later finds them, as
     orphans or as stored revisions, so no row ever points at a discarded object.
     """
-    store = components().store
     committing = False
     try:
         add_rows()
@@ -155,15 +154,7 @@ def _store_with_row(stored: StoredObject, add_rows, companions: tuple[StoredObje
         raise
 
     pause_point(AFTER_COMMIT)
-    finish_retention(stored)
-    for item in companions:
-        try:
-            store.commit_retention(item)
-        except Exception:
-            # NOTE: a companion has no pending-retention mark, unlike a revision.
-            # So reconcile does not finish its retention, and it stays under the
-            # provisional GOVERNANCE retention until an operator sets it.
-            log.exception("could not set final retention on %s version %s", item.key, item.version_id)
+    finish_retention(stored, companions)
 
 
 def _discard_quietly(stored: StoredObject) -> None:
@@ -220,20 +211,23 @@ def _row_exists(stored: StoredObject) -> bool | None:
     return found is not None
 
 
-def finish_retention(stored: StoredObject) -> bool:
-    """Set the final retention on a committed revision's object and clear its pending mark.
+def finish_retention(stored: StoredObject, companions: tuple[StoredObject, ...] = ()) -> bool:
+    """Set the final retention on a committed revision's object and companions, then clear its pending mark.
 
-    Returns whether both happened. A failure is logged, not raised: the row is
-    committed and the object exists under its provisional retention, so failing
-    the request would hide a stored document. The revision stays marked, and
+    Returns whether all of it happened. The revision's mark covers its
+    companions too, so it is cleared only when every object has its final
+    retention. A failure is logged, not raised: the rows are committed and the
+    objects exist under their provisional retention, so failing the request
+    would hide a stored document. The revision stays marked, and
     `flask storage reconcile` finishes it.
     """
-    try:
-        components().store.commit_retention(stored)
-    except Exception:
-        log.exception("could not set final retention on %s version %s; left for 'flask storage reconcile'",
-                      stored.key, stored.version_id)
-        return False
+    for item in (stored, *companions):
+        try:
+            components().store.commit_retention(item)
+        except Exception:
+            log.exception("could not set final retention on %s version %s; left for 'flask storage reconcile'",
+                          item.key, item.version_id)
+            return False
     try:
         db.session.execute(
             db.update(Revision)

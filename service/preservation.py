@@ -192,6 +192,7 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
     db.session.commit()
 
     missing_ids = {revision.id for revision in result.missing}
+    missing_bundle_ids = {row.id for row in result.missing_validation_data}
     pending = db.session.execute(
         db.select(Revision).where(Revision.retention_pending.is_(True)).order_by(Revision.id)
     ).scalars().all()
@@ -199,7 +200,14 @@ def reconcile(*, discard: bool = False, min_age: timedelta = timedelta(hours=1))
         if revision.id in missing_ids:
             continue
         stored = StoredObject(revision.object_key, revision.version_id, revision.sha256, revision.size)
-        if finish_retention(stored):
+        bundle = db.session.execute(
+            db.select(ValidationData).where(ValidationData.revision_id == revision.id)
+        ).scalar_one_or_none()
+        # A bundle reported missing above cannot take a retention; the
+        # revision's own retention is still finished.
+        companions = () if bundle is None or bundle.id in missing_bundle_ids else (
+            StoredObject(bundle.object_key, bundle.version_id, bundle.sha256, bundle.size),)
+        if finish_retention(stored, companions):
             result.retention_finished.append(revision)
             log.info("reconcile: final retention set: document=%s revision=%d", revision.document_id, revision.number)
         else:

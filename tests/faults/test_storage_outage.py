@@ -68,12 +68,18 @@ def test_store_killed_during_upload_and_signing(make_deployment, dedicated_seawe
     assert "0 orphaned versions, 0 discarded, 0 missing objects" in reconciled.stdout
     with deployment.app.app_context():
         from service.extensions import db
-        from service.models import Revision
+        from service.models import Revision, ValidationData
 
         store = deployment.app.extensions["dolil"].store
         for revision in db.session.execute(db.select(Revision)).scalars():
             assert not revision.retention_pending
             assert store.retention_of(revision.object_key, revision.version_id).mode == "COMPLIANCE"
+        # The signed revision's validation-data bundle was stored with it and
+        # takes its final retention with the revision.
+        bundles = db.session.execute(db.select(ValidationData)).scalars().all()
+        assert bundles
+        for bundle in bundles:
+            assert store.retention_of(bundle.object_key, bundle.version_id).mode == "COMPLIANCE"
         db.session.remove()
 
     # The archive serves and signs again.
