@@ -59,6 +59,13 @@ def test_list_memo_file_prefix_finds_letters(client, tokens, documents):
     assert {item["id"] for item in page["items"]} == {documents[0], documents[1]}
 
 
+def test_list_memo_without_match_is_empty(client, tokens, documents):
+    page = _list(client, tokens["auditor"], memo_number="৫৬.০৩.০০০০.০০৩.০৫.০০৭.২১.৯৯৯")
+
+    assert page["items"] == []
+    assert page["next_cursor"] is None
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [({"cursor": "not-a-cursor"}, "cursor"), ({"limit": "0"}, "limit"), ({"limit": "many"}, "limit"),
