@@ -371,6 +371,23 @@ def get_validation_data(document_id: str, number: int) -> Response:
     return response
 
 
+def _add_archive_signatures(signatures: list[dict], document: Document) -> None:
+    """Give each validated signature the archive's record of it, by field name.
+
+    ``signed_revision`` counts the PDF's own incremental updates from 0; the
+    record says which archive revision the signature created, its role and
+    the user who made it. A signature made before the upload has none.
+    """
+    made_here = {signature.field_name: signature for signature in document.signatures}
+    for entry in signatures:
+        signature = made_here.get(entry.get("field_name"))
+        entry["archive"] = None if signature is None else {
+            "revision": signature.revision.number,
+            "role": signature.role,
+            "signed_by": signature.signed_by.username,
+        }
+
+
 @bp.get("/documents/<document_id>/verification")
 @require_permission("document:verify")
 def get_verification(document_id: str) -> dict | Response:
@@ -392,6 +409,7 @@ def get_verification(document_id: str) -> dict | Response:
         body.update({"indication": "TOTAL_FAILED", "sub_indication": "FIXITY_FAILURE", "signatures": []})
     else:
         body.update(result.report.to_dict())
+        _add_archive_signatures(body["signatures"], result.document)
         body["notices"] = report_notices(body, negotiate_language())
     body["policy_trust_anchors"] = len(components().policy.trust_roots)
     if not as_pdf:

@@ -87,6 +87,10 @@ def _schemas() -> dict:
                                    "description": "pages that look different after signing: page, revision, "
                                                   "signed_revision, kind, changed_pixels, region"},
             "signed_revision": {"type": "integer", "description": "0-based index of the PDF revision the signature covers"},
+            "archive": {"type": ["object", "null"],
+                        "description": "in a stored document's verification only: the archive revision this "
+                                       "signature created, its role and the user who signed (revision, role, "
+                                       "signed_by); null for a signature made before the upload"},
             "revisions_after": {"type": "integer", "description": "incremental updates after the signed revision"},
             "modified_after_signing": {"type": "boolean"},
             "modification_level": {"type": ["string", "null"]},

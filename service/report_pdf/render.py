@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from fpdf.enums import XPos, YPos
 
 from ..bengali import format_gregorian_bn, format_number_bn, to_bengali_digits
+from ..signing_order import ROLE_LABELS
 from . import texts
 from .layout import Line, ReportDocument
 
@@ -81,6 +82,16 @@ def _time(value) -> list[Line]:  # noqa: ANN001
 
 def _number(value: int) -> list[Line]:
     return [Line(format_number_bn(value)), Line(f"{value:,}", "muted")]
+
+
+def _archive(record: dict) -> list[Line]:
+    """Name the archive revision a signature created, its role and its signer."""
+    label_bn, label_en = texts.LABELS["archive_revision"]
+    role = ROLE_LABELS.get(record.get("role") or "", {})
+    bengali = [f"{label_bn} {format_number_bn(record['revision'])}", role.get("bn"), record.get("signed_by")]
+    english = [f"{label_en} {record['revision']}", role.get("en"), record.get("signed_by")]
+    return [Line(", ".join(part for part in bengali if part)),
+            Line(", ".join(part for part in english if part), "muted")]
 
 
 def _values(items: list[str]) -> list[Line]:
@@ -182,6 +193,8 @@ def _signature_section(pdf: ReportDocument, number: int, signature: dict) -> Non
     pdf.row(labels["coverage"], _coverage(signature))
     if signature.get("signed_revision") is not None:
         pdf.row(labels["signed_revision"], _number(signature["signed_revision"]))
+    if signature.get("archive"):
+        pdf.row(labels["archive"], _archive(signature["archive"]))
     if "docmdp_permissions" in signature:
         pdf.row(labels["docmdp"], _pair(texts.DOCMDP.get(signature["docmdp_permissions"],
                                                          (signature["docmdp_permissions"],) * 2)))

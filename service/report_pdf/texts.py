@@ -45,6 +45,8 @@ LABELS: dict[str, Pair] = {
     "level": ("PAdES স্তর", "PAdES level"),
     "coverage": ("স্বাক্ষরের আওতা", "Coverage"),
     "signed_revision": ("স্বাক্ষরিত PDF সংস্করণ", "Signed PDF revision"),
+    "archive": ("সংরক্ষণাগারে স্বাক্ষর", "Signed in the archive"),
+    "archive_revision": ("সংস্করণ", "revision"),
     "docmdp": ("DocMDP অনুমতি", "DocMDP permissions"),
     "modified": ("স্বাক্ষরের পর পরিবর্তন", "Modified after signing"),
     "modification_level": ("পরিবর্তনের ধরন", "Modification level"),

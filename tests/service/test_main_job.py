@@ -124,6 +124,13 @@ def test_co_signature_keeps_both_valid(client, tokens, chair_token):
     assert [signature["role"] for signature in second.get_json()["document"]["signatures"]] == [
         "member_secretary", "chair"]
     assert [signature["indication"] for signature in report["signatures"]] == ["TOTAL_PASSED", "TOTAL_PASSED"]
+    # PDF revisions count from 0 within the file; the archive's record names
+    # the revision each signature created, its role and its signer.
+    assert [signature["signed_revision"] for signature in report["signatures"]] == [1, 2]
+    assert [signature["archive"] for signature in report["signatures"]] == [
+        {"revision": 2, "role": "member_secretary", "signed_by": "test-officer"},
+        {"revision": 3, "role": "chair", "signed_by": "test-chair"},
+    ]
 
 
 def test_unsigned_document_reports_no_signature(client, tokens):

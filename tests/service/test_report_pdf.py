@@ -243,6 +243,8 @@ def test_document_verification_pdf(client, tokens, signed_document, how, tmp_pat
     assert signed_document in lines
     assert lines.count(VALID_BADGE) == 2
     assert "মিলেছে" in lines
+    assert "সংস্করণ ২, সদস্য সচিব, test-officer" in lines
+    assert "revision 2, member secretary, test-officer" in lines
 
 
 def test_document_verification_json_by_default(client, tokens, signed_document):
