@@ -36,6 +36,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "document:validation-data": frozenset({"auditor", "admin"}),
     # The export contains the document's audit events, so it is for those who read the log.
     "document:export": frozenset({"auditor", "admin"}),
+    # Prometheus scrapes with a service account's token.
+    "metrics:read": frozenset({"service", "admin"}),
 }
 
 

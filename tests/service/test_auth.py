@@ -26,19 +26,24 @@ ENDPOINTS = [
     ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures/complete", "document:sign"),
     ("GET", f"/api/v1/documents/{DOCUMENT_ID}/revisions/1/validation-data", "document:validation-data"),
     ("GET", f"/api/v1/documents/{DOCUMENT_ID}/export", "document:export"),
+    ("GET", "/metrics", "metrics:read"),
 ]
+
+# Blueprints whose every view must declare a permission; /healthz and /readyz
+# stay open for load balancers.
+GUARDED = ("api.", "metrics.")
 
 
 def test_every_api_view_declares_permission(app):
     for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("api."):
+        if not rule.endpoint.startswith(GUARDED):
             continue
         view = app.view_functions[rule.endpoint]
         assert getattr(view, "permission", None) in {*PERMISSIONS, PUBLIC}, rule.rule
 
 
 def test_endpoint_table_covers_all_api_rules(app):
-    rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")
+    rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith(GUARDED)
              for method in rule.methods - {"HEAD", "OPTIONS"}}
     listed = {(method, path.replace(DOCUMENT_ID, "<document_id>").replace("/revisions/1/", "/revisions/<int:number>/"))
               for method, path, _ in ENDPOINTS}
