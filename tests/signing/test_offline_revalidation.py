@@ -134,7 +134,7 @@ def test_b_lta_passes_offline_with_present_clock(live_pki, long_term) -> None:
     assert signature.revocation["status"] == "good"
 
 
-def test_b_lta_revoked_after_signing_passes_offline_later(live_pki, signed_before_revocation) -> None:
+def test_b_lta_revoked_later_passes_offline(live_pki, signed_before_revocation) -> None:
     later = live_pki.base_time + timedelta(days=2)
 
     (signature,) = validate_pdf(signed_before_revocation["B-LTA"], _offline(live_pki), now=later).signatures
@@ -192,7 +192,7 @@ def test_b_t_without_data_try_later(live_pki, long_term) -> None:
 @pytest.mark.parametrize(
     "label, sub_indication", [("revoked-before", "REVOKED_NO_POE"), ("under-revoked-ca", "REVOKED_CA_NO_POE")]
 )
-def test_revoked_before_timestamp_reported_revoked_offline_later(live_pki, label: str, sub_indication: str) -> None:
+def test_revoked_before_poe_reported(live_pki, label: str, sub_indication: str) -> None:
     # signing.sign refuses these certificates, so pyHanko signs at B-T, and a
     # DSS update adds the revocation data the test PKI serves now.
     writer = IncrementalPdfFileWriter(io.BytesIO(SAMPLE_PDF.read_bytes()), strict=False)
@@ -214,7 +214,7 @@ def test_revoked_before_timestamp_reported_revoked_offline_later(live_pki, label
 
 
 @pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
-def test_revoked_after_timestamp_warns_offline_later(live_pki, signed_before_revocation, level: str) -> None:
+def test_revoked_after_poe_warns(live_pki, signed_before_revocation, level: str) -> None:
     # A DSS update made now adds an OCSP response that reports the revocation.
     data = _with_current_revocation_data(live_pki, signed_before_revocation[level])
     later = live_pki.base_time + timedelta(days=2)
@@ -229,7 +229,7 @@ def test_revoked_after_timestamp_warns_offline_later(live_pki, signed_before_rev
     assert any(warning.startswith("certificate revoked after signing") for warning in signature.warnings)
 
 
-def test_unvalidated_later_revocation_warns_offline_later(live_pki, signed_before_revocation) -> None:
+def test_unvalidated_later_revocation_warns(live_pki, signed_before_revocation) -> None:
     # Without a current CRL for the intermediate CA, the OCSP response that
     # reports the revocation cannot be validated at its own time.
     data = _with_current_revocation_data(live_pki, signed_before_revocation["B-LT"], crls=False)
