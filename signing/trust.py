@@ -275,6 +275,9 @@ def _later_revocation_report(status: PdfSignatureStatus, embedded: EmbeddedRevoc
     The time is not before the revocation, so that a run at that time finds
     the revocation. None when no embedded item reports such a revocation.
     """
+    # NOTE: only the signer's path is scanned. A TSA certificate that only
+    # embedded data report revoked after the time-stamp is not reported here.
+    # The run at the validation time checks the TSA certificate with current data.
     path = status.validation_path
     if path is None:
         return None
