@@ -4,6 +4,15 @@
 OCSP responses and certificates from the document, the policy and, where allowed,
 fetching. It turns pyHanko's result into a sub-indication, the proof of existence
 time and a revocation summary with the revocation data seen.
+
+Revocation data is judged at the validation time first. When none is valid
+then, the revocation data in the document is judged at the proof of existence
+of a time-stamped signature, as ETSI EN 319 102-1 and EU DSS judge it against
+the best-signature-time. pyHanko 0.38 does not do this by itself. Its
+validation with time judges revocation data at the validation time only. Its
+LTA validation rejects the newest time-stamp, and so every proof of existence,
+unless revocation data for the path of that time-stamp's TSA certificate is
+valid at the validation time.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from pyhanko.sign.validation import ades, generic_cms
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.policy_decl import LocalKnowledge, RevinfoOnlineFetchingRule
 from pyhanko.sign.validation.status import PdfSignatureStatus
+from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 from pyhanko_certvalidator.policy_decl import NO_REVOCATION, REQUIRE_REVINFO, RevocationCheckingPolicy
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
@@ -97,6 +107,9 @@ async def evaluate_trust(
     The first run requires CRL or OCSP data for every certificate below the anchor.
     If that run fails in a way missing revocation data can explain, a second run
     without revocation checking decides whether revocation was the only problem.
+    If it was, and a time-stamp proves that the signature existed earlier, the
+    CRLs and OCSP responses in the document are judged at that proof of
+    existence (:func:`_evaluate_at_poe`).
     The revocation summary lists the CRLs and OCSP responses about the signer's
     certificate that were embedded or fetched.
     """
@@ -149,65 +162,15 @@ async def _evaluate(
     mode = setup.policy.revocation_mode
     strict = await _run_ades(signature, document, setup, embedded, REQUIRE_REVINFO)
     sub = strict.ades_subindic
-    poe_time = _poe_time(strict, setup)
-
-    if sub == AdESPassed.OK:
-        status = strict.api_status
-        details = status.revocation_details if status is not None else None
-        if details is not None and (poe_time is None or poe_time >= details.revocation_date):
-            # pyHanko 0.38's validation with time compares the proof of existence
-            # with the revocation time of the signer's certificate only, and passes
-            # a revoked CA certificate without comparing.
-            if details.ca_revoked:
-                sub = AdESIndeterminate.REVOKED_CA_NO_POE
-            else:
-                sub = AdESIndeterminate.REVOKED_NO_POE
-            note = _revocation_details(status)
-            return _TrustOutcome(
-                sub_indication=sub,
-                status=status,
-                revocation=_revoked_summary(mode, status, note),
-                warnings=[f"{note}, and no time-stamp proves that the signature existed before"],
-                poe_time=poe_time,
-            )
-        if details is not None:
-            # Validation with time passes a revoked certificate when the signature
-            # time-stamp predates the revocation.
-            note = (
-                f"{_revocation_details(status)}, after the time-stamp that proves "
-                f"the signature existed"
-            )
-            return _TrustOutcome(
-                sub_indication=sub,
-                status=status,
-                revocation=_revoked_summary(mode, status, note),
-                warnings=[f"certificate revoked after signing: {note}"],
-                poe_time=poe_time,
-            )
-        return _TrustOutcome(
-            sub_indication=sub,
-            status=status,
-            revocation=build_revocation_summary(
-                mode, True, "good", "CRL or OCSP data shows no certificate in the path revoked"
-            ),
-            warnings=[],
-            poe_time=poe_time,
-        )
-    if sub in _REVOKED:
-        return _TrustOutcome(
-            sub_indication=sub,
-            status=strict.api_status,
-            revocation=_revoked_summary(mode, strict.api_status, _revocation_details(strict.api_status)),
-            warnings=_failure_warnings(strict),
-            poe_time=poe_time,
-        )
+    if sub == AdESPassed.OK or sub in _REVOKED:
+        return _revocation_outcome(strict, mode, _poe_time(strict, setup))
     if sub not in _REVOCATION_SENSITIVE:
         return _TrustOutcome(
             sub_indication=sub,
             status=strict.api_status,
             revocation=_not_evaluated(mode, sub),
             warnings=_failure_warnings(strict),
-            poe_time=poe_time,
+            poe_time=_poe_time(strict, setup),
         )
 
     lenient = await _run_ades(signature, document, setup, embedded, NO_REVOCATION)
@@ -221,12 +184,19 @@ async def _evaluate(
             poe_time=poe_time,
         )
 
+    if poe_time is not None:
+        outcome = await _evaluate_at_poe(signature, setup, embedded, poe_time)
+        if outcome is not None:
+            return outcome
+
     source = (
         f"the document and, from {', '.join(setup.policy.allowed_hosts)}, fetched data"
         if setup.online_rule != RevinfoOnlineFetchingRule.LOCAL_ONLY
         else "the document and the policy (fetching is disabled)"
     )
     note = f"no usable CRL or OCSP data for the certificate path was found in {source}"
+    if poe_time is not None:
+        note += f", neither for the validation time nor for the proof of existence at {poe_time.isoformat()}"
     if mode == "hard-fail":
         return _TrustOutcome(
             sub_indication=AdESIndeterminate.TRY_LATER,
@@ -240,6 +210,141 @@ async def _evaluate(
         status=lenient.api_status,
         revocation=build_revocation_summary(mode, False, "not_checked", note),
         warnings=[f"revocation status not checked (soft-fail policy): {note}"],
+        poe_time=poe_time,
+    )
+
+
+async def _evaluate_at_poe(
+    signature: EmbeddedPdfSignature,
+    setup: ValidationSetup,
+    embedded: EmbeddedRevocationData,
+    poe_time: datetime,
+) -> _TrustOutcome | None:
+    """Judge the document's revocation data at the proof of existence of a time-stamped signature.
+
+    Returns None when that does not establish the revocation status either.
+    pyHanko validates at a control time and ignores a revocation after it, so
+    the data at ``poe_time`` show a certificate revoked later as good. When the
+    document contains a CRL or OCSP response that reports a certificate of the
+    path revoked after ``poe_time``, a second run at that response's time
+    validates it, and the report names the revocation, as a validation with
+    current data would.
+    """
+    mode = setup.policy.revocation_mode
+    at_poe = await _run_with_document_data(signature, setup, embedded, poe_time)
+    if at_poe.ades_subindic != AdESPassed.OK and at_poe.ades_subindic not in _REVOKED:
+        return None
+    outcome = _revocation_outcome(
+        at_poe,
+        mode,
+        poe_time,
+        basis=(
+            f"judged at the proof of existence {poe_time.isoformat()}, "
+            f"since no CRL or OCSP data was valid at the validation time"
+        ),
+    )
+    status = at_poe.api_status
+    if at_poe.ades_subindic != AdESPassed.OK or status is None or status.revocation_details is not None:
+        return outcome
+    reported_at = _later_revocation_report(status, embedded, poe_time)
+    if reported_at is None or reported_at > setup.timing.validation_time:
+        return outcome
+    later = await _run_with_document_data(signature, setup, embedded, reported_at)
+    details = later.api_status.revocation_details if later.api_status is not None else None
+    if later.ades_subindic == AdESPassed.OK and details is not None:
+        return _revocation_outcome(
+            later,
+            mode,
+            poe_time,
+            basis=(
+                f"judged at {reported_at.isoformat()}, when the CRL or OCSP data that report "
+                f"the revocation were issued, since no CRL or OCSP data was valid at the validation time"
+            ),
+        )
+    outcome.warnings.append(
+        f"the document contains CRL or OCSP data issued at {reported_at.isoformat()} that report a "
+        f"certificate of the path revoked after the proof of existence, but they do not validate "
+        f"({later.ades_subindic.standard_name}), so the status at the proof of existence is reported"
+    )
+    return outcome
+
+
+def _later_revocation_report(status: PdfSignatureStatus, embedded: EmbeddedRevocationData, poe_time: datetime):
+    """Return when the newest embedded CRL or OCSP response reporting a path certificate revoked after ``poe_time`` was issued.
+
+    The time is not before the revocation, so that a run at that time finds
+    the revocation. None when no embedded item reports such a revocation.
+    """
+    # NOTE: only the signer's path is scanned. A TSA certificate that only
+    # embedded data report revoked after the time-stamp is not reported here.
+    # The run at the validation time checks the TSA certificate with current data.
+    path = status.validation_path
+    if path is None:
+        return None
+    moments = [
+        max(entry["issued_at"], entry["revoked_at"])
+        for cert in path.iter_certs(include_root=False)
+        for entry in revocation_evidence(cert, embedded, None)
+        if entry["status"] == "revoked" and entry["revoked_at"] > poe_time
+    ]
+    return max(moments, default=None)
+
+
+def _revocation_outcome(result, mode: str, poe_time: datetime | None, *, basis: str | None = None) -> _TrustOutcome:
+    """Report a run that passed or found a revoked certificate.
+
+    ``basis`` names the time at which the run judged the revocation data, when that
+    is not the validation time.
+    """
+    sub = result.ades_subindic
+    status = result.api_status
+    basis = f" ({basis})" if basis else ""
+    if sub in _REVOKED:
+        note = _revocation_details(status) + basis
+        return _TrustOutcome(
+            sub_indication=sub,
+            status=status,
+            revocation=_revoked_summary(mode, status, note),
+            warnings=[note] if basis else _failure_warnings(result),
+            poe_time=poe_time,
+        )
+    details = status.revocation_details if status is not None else None
+    if details is not None and (poe_time is None or poe_time >= details.revocation_date):
+        # pyHanko 0.38's validation with time compares the proof of existence
+        # with the revocation time of the signer's certificate only, and passes
+        # a revoked CA certificate without comparing.
+        if details.ca_revoked:
+            sub = AdESIndeterminate.REVOKED_CA_NO_POE
+        else:
+            sub = AdESIndeterminate.REVOKED_NO_POE
+        note = _revocation_details(status) + basis
+        return _TrustOutcome(
+            sub_indication=sub,
+            status=status,
+            revocation=_revoked_summary(mode, status, note),
+            warnings=[f"{note}, and no time-stamp proves that the signature existed before"],
+            poe_time=poe_time,
+        )
+    if details is not None:
+        # Validation with time passes a revoked certificate when the signature
+        # time-stamp predates the revocation.
+        note = (
+            f"{_revocation_details(status)}, after the time-stamp that proves "
+            f"the signature existed{basis}"
+        )
+        return _TrustOutcome(
+            sub_indication=sub,
+            status=status,
+            revocation=_revoked_summary(mode, status, note),
+            warnings=[f"certificate revoked after signing: {note}"],
+            poe_time=poe_time,
+        )
+    note = "CRL or OCSP data shows no certificate in the path revoked" + basis
+    return _TrustOutcome(
+        sub_indication=sub,
+        status=status,
+        revocation=build_revocation_summary(mode, True, "good", note),
+        warnings=[],
         poe_time=poe_time,
     )
 
@@ -391,6 +496,42 @@ async def _run_ades(
     # The LTA process reads the DSS and revocation-info-archival data itself.
     lta_spec = setup.spec(revocation, LocalKnowledge(known_certs=list(setup.policy.intermediates)))
     return await ades.ades_lta_validation(signature, lta_spec, timing_info=setup.timing)
+
+
+async def _run_with_document_data(
+    signature: EmbeddedPdfSignature,
+    setup: ValidationSetup,
+    embedded: EmbeddedRevocationData,
+    at: datetime,
+):
+    """Run validation with time at ``at`` on the revocation data in the document.
+
+    ETSI EN 319 102-1 and EU DSS judge the revocation data of a time-stamped
+    signature against its proof of existence (the best-signature-time), not
+    against the validation time. With ``at`` set to that proof, a CRL or OCSP
+    response is acceptable when it was issued after ``at``, or when ``at`` lies
+    before its nextUpdate. The certificates of the signer's path and of the
+    time-stamping authority are validated at ``at`` too; the run at the
+    validation time has already checked them then, without revocation.
+
+    Only the CRLs and OCSP responses in the document are used, so the result
+    does not depend on the issuing CAs still answering. pyHanko ignores a
+    revocation after ``at``; one before it gives REVOKED_NO_POE when the
+    signature time-stamp does not predate it.
+    """
+    timing = ValidationTimingInfo(validation_time=at, best_signature_time=at, point_in_time_validation=True)
+    spec = setup.spec(
+        REQUIRE_REVINFO,
+        _document_knowledge(embedded, setup.policy),
+        local_only=True,
+        retroactive_revinfo=True,
+    )
+    return await ades.ades_with_time_validation(
+        signature.signed_data,
+        spec.signature_validation_spec,
+        timing_info=timing,
+        raw_digest=signature.compute_digest(),
+    )
 
 
 def _document_knowledge(embedded: EmbeddedRevocationData, policy: ValidationPolicy) -> LocalKnowledge:

@@ -23,7 +23,10 @@ Algorithm or key size rejected by the policy,
 also the digest of an /adbe.pkcs7.sha1 or
 /adbe.x509.rsa_sha1 signature                   INDETERMINATE    CRYPTO_CONSTRAINTS_FAILURE
 Content time-stamp later than the revocation   TOTAL_FAILED     REVOKED
-No usable CRL or OCSP data under hard-fail      INDETERMINATE    TRY_LATER
+No usable CRL or OCSP data under hard-fail,
+neither at the validation time nor, for a
+time-stamped signature, in the document at
+its POE                                         INDETERMINATE    TRY_LATER
 Signer certificate lacks a policy key usage     INDETERMINATE    CHAIN_CONSTRAINTS_FAILURE
 /ByteRange missing or not four integers, not
 from offset 0 to the end of the signed
@@ -57,7 +60,11 @@ Revocation follows ETSI: a revoked signer certificate gives REVOKED_NO_POE
 unless a validated time-stamp proves that the signature existed before the
 revocation; the report's ``poe_time`` is that proof of existence.
 "hard-fail" requires CRL or OCSP data for every certificate below the trust
-anchor. "soft-fail" accepts a signature whose revocation status could not be
+anchor. When none is valid at the validation time, a signature with a
+time-stamp is judged on the document's own CRLs and OCSP responses at its
+proof of existence. ETSI EN 319 102-1 and EU DSS judge revocation data against
+this best-signature-time too. So a B-LT or B-LTA file stays verifiable offline
+long after its OCSP responses expired (see :mod:`signing.trust`). "soft-fail" accepts a signature whose revocation status could not be
 established and reports that status as ``not_checked``.
 
 A file that pyHanko's strict reader rejects, for example for a ``startxref``

@@ -53,13 +53,25 @@ class ValidationSetup:
     """The certificates, CRLs and OCSP responses that validation used, collected as it runs."""
 
     def spec(
-        self, revocation: RevocationCheckingPolicy, knowledge: LocalKnowledge
+        self,
+        revocation: RevocationCheckingPolicy,
+        knowledge: LocalKnowledge,
+        *,
+        local_only: bool = False,
+        retroactive_revinfo: bool = False,
     ) -> PdfSignatureValidationSpec:
+        """Return the pyHanko spec for one validation run.
+
+        ``local_only`` restricts the run to the data in ``knowledge``, whatever the
+        policy allows to fetch. ``retroactive_revinfo`` accepts CRLs and OCSP
+        responses issued after the validation time, so that only their
+        nextUpdate limits their use (see :func:`signing.trust.evaluate_trust`).
+        """
         policy = self.policy
         algorithm_policy = policy.algorithm_policy()
         cert_policy = CertValidationPolicySpec(
             trust_manager=SimpleTrustManager.build(trust_roots=list(policy.trust_roots)),
-            revinfo_policy=CertRevTrustPolicy(revocation),
+            revinfo_policy=CertRevTrustPolicy(revocation, retroactive_revinfo=retroactive_revinfo),
             time_tolerance=timedelta(seconds=policy.clock_tolerance_seconds),
             algorithm_usage_policy=algorithm_policy,
         )
@@ -71,7 +83,7 @@ class ValidationSetup:
             signature_validation_spec=SignatureValidationSpec(
                 cert_validation_policy=cert_policy,
                 revinfo_gathering_policy=RevocationInfoGatheringSpec(
-                    online_fetching_rule=self.online_rule,
+                    online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY if local_only else self.online_rule,
                     fetcher_backend=self.backend,
                     certificate_fetching_rule=self.certificate_rule,
                 ),
