@@ -112,11 +112,12 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, health
+    from . import api, health, web
     from .problems import register_error_handlers
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(web.bp)
     register_error_handlers(app)
 
 
