@@ -569,7 +569,7 @@ def _open_signer(credential: SigningCredential, pin: str | None) -> Iterator[Sig
         try:
             signer = load_pkcs12_signer(path, pin.encode("utf-8"))
         except CredentialError:
-            # The file opened when it was registered, so a failure here is the passphrase.
+            # The file opened when it was registered, so a failure here means a wrong passphrase.
             log.info("signing rejected: PKCS#12 passphrase incorrect for credential %d", credential.id)
             raise ApiProblem("passphrase_incorrect") from None
         yield signer

@@ -3,7 +3,7 @@
 The pages are server-rendered Jinja templates with one small CSS file and the
 bundled Noto fonts, and no JavaScript. Each view checks the same permission
 as the API endpoint that does the same work (:data:`service.auth.PERMISSIONS`)
-and calls the same archive workflow function; problems are shown in the
+and calls the same archive workflow function. Problems are shown in the
 page's language with the API's code, title and detail.
 """
 

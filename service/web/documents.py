@@ -90,8 +90,8 @@ def document(document_id: str) -> str:
     latest = latest_verification(record.id)
     if (latest is None or latest.revision_id != record.current_revision_id) \
             and g.user.role in PERMISSIONS["document:verify"]:
-        # A revision nobody has read yet, such as a fresh upload, is verified
-        # on its first view, so the page always shows a verdict.
+        # A revision that no one verified yet, such as a fresh upload, is
+        # verified on its first view, so the page always shows a verdict.
         archive.verify_document(document_id, g.user)
         record = archive.get_document(document_id)
         latest = latest_verification(record.id)
@@ -201,7 +201,7 @@ def sign(document_id: str) -> object:
         else:
             return redirect(url_for("web.document", document_id=document_id, done="signed"))
 
-    # The same checks the signature makes, so the page says at once when the
+    # The same checks the signature makes, so the page shows at once why the
     # user cannot sign, instead of after the form is sent.
     blocked = None
     role = None

@@ -1,6 +1,6 @@
 """Server-side sessions of the web pages and their CSRF tokens.
 
-A session is a row in ``web_sessions``; the browser holds a random value in
+A session is a row in ``web_sessions``, and the browser stores a random value in
 an HttpOnly, SameSite=Lax cookie (Secure, with the ``__Host-`` prefix, when
 ``DOLIL_SESSION_COOKIE_SECURE`` or production asks for it). The row keeps
 only the value's SHA-256. A session ends after ``DOLIL_SESSION_IDLE_MINUTES``
@@ -66,7 +66,7 @@ def start_session(user: User) -> str:
 def current_session() -> WebSession | None:
     """Return the request's live session, or None; an expired one is deleted.
 
-    ``g.session_expired`` tells the sign-in page to say that the session ran out.
+    ``g.session_expired`` marks a session that ran out, so the redirect to sign-in can say so.
     """
     if "web_session" in g:
         return g.web_session

@@ -311,7 +311,8 @@ def test_pages_load_nothing_from_elsewhere(client, web_users):
 
     response = client.get("/upload")
 
-    assert "http://" not in _text(response) and "https://" not in _text(response)
+    assert "http://" not in _text(response)
+    assert "https://" not in _text(response)
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -386,8 +387,10 @@ def test_document_list_filters(client, tokens, web_users):
     by_memo = _text(client.get("/documents?memo_number=৫৬.০৩.০০০০.০০৩"))
 
     assert everything.count('href="/documents/') == 2
-    assert evidence.count('href="/documents/') == 1 and "বিবরণী" in evidence
-    assert by_memo.count('href="/documents/') == 1 and "৫৬.০৩.০০০০.০০৩.০৫.০০৭.২১.১৫৮" in by_memo
+    assert evidence.count('href="/documents/') == 1
+    assert "বিবরণী" in evidence
+    assert by_memo.count('href="/documents/') == 1
+    assert "৫৬.০৩.০০০০.০০৩.০৫.০০৭.২১.১৫৮" in by_memo
 
 
 def test_document_list_pages(client, tokens, web_users):
