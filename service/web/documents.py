@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 from flask import Response, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy.exc import OperationalError
@@ -143,8 +144,6 @@ def _upload_form_key() -> str | None:
 @bp.route("/upload", methods=["GET", "POST"])
 @page("document:create")
 def upload() -> object:
-    import secrets
-
     problem = None
     status = 200
     if request.method == "POST":

@@ -57,6 +57,9 @@ def start_session(user: User) -> str:
     settings = current_app.config["DOLIL_SETTINGS"]
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    # Sessions past their absolute limit that no request came back for are
+    # removed here, since nothing else reads them again.
+    db.session.execute(db.delete(WebSession).where(WebSession.expires_at < now))
     db.session.add(WebSession(token_hash=_hash(token), user=user, csrf_token=secrets.token_urlsafe(32),
                               created_at=now, last_seen_at=now,
                               expires_at=now + timedelta(hours=settings.session_max_hours)))

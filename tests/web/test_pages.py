@@ -236,6 +236,18 @@ def test_session_ends_at_absolute_limit(client, web_users):
     assert client.get("/documents").status_code == 302
 
 
+def test_sign_in_removes_ended_sessions(app, client, web_users):
+    sign_in(app.test_client(), "test-chair")
+    row = db.session.execute(db.select(WebSession)).scalar_one()
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+
+    sign_in(client, "test-officer")
+
+    users = [row.user.username for row in db.session.execute(db.select(WebSession)).scalars()]
+    assert users == ["test-officer"]
+
+
 def test_sign_in_redirect_stays_on_site(client, web_users):
     page = client.get("/sign-in")
 
