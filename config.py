@@ -25,6 +25,7 @@ PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
 OPTIONAL_INT_FIELDS = frozenset({"retention_days_minutes", "retention_days_evidence"})
+OPTIONAL_BOOL_FIELDS = frozenset({"session_cookie_secure"})
 
 
 class ConfigurationError(Exception):
@@ -102,6 +103,14 @@ class Settings:
     # nextUpdate expires it sooner, and 0 disables the cache.
     report_cache_max_age_seconds: int = 3600
 
+    # Web pages: a session ends after this many minutes without a request, and
+    # after session_max_hours in any case. The session cookie is sent only
+    # over HTTPS when session_cookie_secure is true; unset, it is true in
+    # production, where a reverse proxy terminates TLS.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    session_cookie_secure: bool | None = None
+
     log_format: str = "text"
     log_level: str = "INFO"
     extra: Mapping[str, object] = field(default_factory=dict)
@@ -120,6 +129,11 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies get the Secure attribute, so browsers send them over HTTPS only."""
+        return self.is_production if self.session_cookie_secure is None else self.session_cookie_secure
 
     def validate(self) -> Settings:
         """Check values and cross-field rules; return self for chaining."""
@@ -140,6 +154,10 @@ class Settings:
                 raise ConfigurationError("DOLIL_" + name.upper(), "must be a positive number of days")
         if self.ltv_renewal_margin_days < 0:
             raise ConfigurationError("DOLIL_LTV_RENEWAL_MARGIN_DAYS", "must be a number of days, 0 or more")
+        if self.session_idle_minutes < 1:
+            raise ConfigurationError("DOLIL_SESSION_IDLE_MINUTES", "must be at least 1 minute")
+        if self.session_max_hours < 1:
+            raise ConfigurationError("DOLIL_SESSION_MAX_HOURS", "must be at least 1 hour")
         if self.audit_checkpoint_every < 0:
             raise ConfigurationError("DOLIL_AUDIT_CHECKPOINT_EVERY", "must be 0 (off) or a positive number of events")
         if not self.audit_checkpoint_prefix.endswith("/") or self.audit_checkpoint_prefix.startswith(("/", "documents/")):
@@ -211,6 +229,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
         default = settings_field.default
         if settings_field.name in OPTIONAL_INT_FIELDS:
             values[settings_field.name] = _parse_int(name, raw) if raw else None
+        elif settings_field.name in OPTIONAL_BOOL_FIELDS:
+            values[settings_field.name] = _parse_bool(name, raw) if raw.strip() else None
         elif isinstance(default, bool):
             values[settings_field.name] = _parse_bool(name, raw)
         elif isinstance(default, int):

@@ -112,13 +112,14 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, health, metrics
+    from . import api, health, metrics, web
     from .problems import register_error_handlers
 
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     metrics.register_request_metrics(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(web.bp)
     register_error_handlers(app)
 
 

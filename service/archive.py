@@ -546,12 +546,27 @@ def _read_secret(credential: SigningCredential) -> bytes | None:
 def _open_signer(credential: SigningCredential, pin: str | None) -> Iterator[Signer]:
     """Open a user's signing credential for one signature.
 
-    A PKCS#12 passphrase comes from the credential's secret file. A PKCS#11
-    PIN comes from the secret file or, when the credential has none, from the
-    request. The PIN is used for this session only and never stored.
+    A PKCS#12 passphrase and a PKCS#11 PIN come from the credential's secret
+    file or, when the credential has none, from the request (``pin``). A
+    secret from the request is used for this signature only and never stored.
     """
     if credential.kind == "pkcs12":
-        yield load_pkcs12_signer(Path(credential.location), _read_secret(credential) or b"")
+        secret = _read_secret(credential)
+        if secret is not None:
+            yield load_pkcs12_signer(Path(credential.location), secret)
+            return
+        if not pin:
+            raise ApiProblem("passphrase_required")
+        path = Path(credential.location)
+        if not path.is_file():
+            raise CredentialError(path, "file cannot be read")
+        try:
+            signer = load_pkcs12_signer(path, pin.encode("utf-8"))
+        except CredentialError:
+            # The file opened when it was registered, so a failure here means a wrong passphrase.
+            log.info("signing rejected: PKCS#12 passphrase incorrect for credential %d", credential.id)
+            raise ApiProblem("passphrase_incorrect") from None
+        yield signer
         return
     if credential.kind == "pkcs11":
         settings = parse_pkcs11_uri(credential.location)
@@ -608,8 +623,10 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
     """Sign the current revision with the user's credential and store the result as a new revision.
 
     ``role`` is the signer's role in the document kind's signing order; by
-    default the next role that has not signed. The revision is read from a
-    spool file and signed into another, so the PDF is never held in memory.
+    default the next role that has not signed. ``pin`` is the PIN or PKCS#12
+    passphrase that the signer sent, for a credential without a secret file.
+    The revision is read from a spool file and signed into another, so the
+    PDF is never held in memory.
     """
     document = get_document(document_id)
     role, certify = check_next_signature(document, user, role)

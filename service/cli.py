@@ -63,6 +63,31 @@ def update_user(username: str, display_name: str | None, designation: str | None
     click.echo(f"updated user {username}")
 
 
+@users_cli.command("set-password")
+@click.argument("username")
+def set_user_password(username: str) -> None:
+    """Set the password a user signs in to the web pages with; it is prompted for, never echoed.
+
+    The user's open web sessions end, so a browser signed in with the old
+    password must sign in again.
+    """
+    from .passwords import check_new_password, set_password
+    from .web.sessions import end_user_sessions
+
+    user = _user_or_fail(username)
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_new_password(password)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    set_password(user, password)
+    ended = end_user_sessions(user)
+    record_event("user.password_set", "success", actor=user,
+                 details={"via": "cli", "sessions_ended": ended})
+    db.session.commit()
+    click.echo(f"password set for {username}; {ended} web sessions ended")
+
+
 @users_cli.command("list")
 def list_users() -> None:
     """List users with their roles."""
@@ -134,17 +159,23 @@ def _register_credential(user: User, kind: str, location: str, certificate, chai
 @click.argument("username")
 @click.option("--pkcs12", "pkcs12_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="PKCS#12 file with the signer's key, certificate and chain.")
-@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="File that contains the PKCS#12 passphrase (readable only by the service).")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="File that contains the PKCS#12 passphrase (readable only by the service). Without it the "
+                   "passphrase is prompted for once to check the file, is not stored, and the officer types it "
+                   "at each signature.")
 @click.option("--confirm-holder", default=None, help=_CONFIRM_HOLDER_HELP)
-def add_credential(username: str, pkcs12_path: Path, passphrase_file: Path, confirm_holder: str | None) -> None:
+def add_credential(username: str, pkcs12_path: Path, passphrase_file: Path | None, confirm_holder: str | None) -> None:
     """Register a PKCS#12 signing credential after checking that it opens and its certificate can sign."""
     from signing.credentials import load_pkcs12_signer
     from signing.errors import SigningError
 
     user = _user_or_fail(username)
+    if passphrase_file is not None:
+        passphrase = passphrase_file.read_bytes().strip()
+    else:
+        passphrase = click.prompt("PKCS#12 passphrase", hide_input=True).encode("utf-8")
     try:
-        signer = load_pkcs12_signer(pkcs12_path.resolve(), passphrase_file.read_bytes().strip())
+        signer = load_pkcs12_signer(pkcs12_path.resolve(), passphrase)
     except SigningError as error:
         raise click.ClickException(f"cannot open {pkcs12_path}: {error}") from None
     _register_credential(user, "pkcs12", str(pkcs12_path.resolve()), signer.signing_cert, list(signer.cert_registry),

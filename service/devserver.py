@@ -142,6 +142,34 @@ def _ensure_dev_accounts(app, pki) -> dict[str, str]:
     return tokens
 
 
+def _ensure_dev_passwords(app) -> dict[str, str]:
+    """Give each development account a random password for the web pages, kept in var/dev-passwords.json.
+
+    A password that the file has and the account still accepts is reused; any
+    other account gets a new one.
+    """
+    from .extensions import db
+    from .models import User
+    from .passwords import set_password, verify_password
+
+    settings: Settings = app.config["DOLIL_SETTINGS"]
+    passwords_path = settings.data_dir / "dev-passwords.json"
+    passwords: dict[str, str] = json.loads(passwords_path.read_text()) if passwords_path.exists() else {}
+    for username, *_ in DEV_USERS:
+        user = db.session.execute(db.select(User).where(User.username == username)).scalar_one()
+        password = passwords.get(username)
+        if not password or not verify_password(user, password):
+            password = secrets.token_urlsafe(12)
+            set_password(user, password)
+            passwords[username] = password
+    db.session.commit()
+
+    descriptor = os.open(passwords_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(passwords, handle)
+    return passwords
+
+
 def _ensure_chair_pkcs12(pki) -> tuple[Path, Path]:
     """Issue the chair's certificate into a PKCS#12 file beside the officer's, once."""
     from signing.devpki import issue_certificate
@@ -217,6 +245,7 @@ def main() -> int:
             upgrade()
             app.extensions["dolil"].store.ensure_bucket()
             tokens = _ensure_dev_accounts(app, pki)
+            passwords = _ensure_dev_passwords(app)
 
         # Bind before printing the banner, so the printed URL already accepts requests.
         server = make_server("127.0.0.1", port, app, threaded=True)
@@ -227,9 +256,13 @@ def main() -> int:
             "  officer token:  {officer}\n"
             "  chair token:    {chair}\n"
             "  auditor token:  {auditor}\n"
+            "  web pages:      {url}/sign-in as officer / {officer_password}, chair / {chair_password},\n"
+            "                  auditor / {auditor_password}\n"
             "  object store:   SeaweedFS S3 on {s3}\n"
             "Stop with Ctrl-C.\n".format(data=data_dir, url=url, officer=tokens["officer"],
-                                          chair=tokens["chair"], auditor=tokens["auditor"], s3=seaweed.endpoint),
+                                          chair=tokens["chair"], auditor=tokens["auditor"], s3=seaweed.endpoint,
+                                          officer_password=passwords["officer"], chair_password=passwords["chair"],
+                                          auditor_password=passwords["auditor"]),
             flush=True,
         )
         server.serve_forever()

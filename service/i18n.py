@@ -31,6 +31,7 @@ FIELD_LABELS = {
     "role": {"en": "signing role", "bn": "স্বাক্ষরের ভূমিকা"},
     "visible": {"en": "visible", "bn": "দৃশ্যমান স্বাক্ষর"},
     "pin": {"en": "PIN", "bn": "পিন"},
+    "passphrase": {"en": "passphrase", "bn": "সার্টিফিকেট ফাইলের পাসওয়ার্ড"},
     "certificates": {"en": "certificates", "bn": "সার্টিফিকেট"},
     "handle": {"en": "handle", "bn": "হ্যান্ডেল"},
     "since": {"en": "since", "bn": "শুরুর তারিখ"},
@@ -213,6 +214,18 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     "pin_locked": {
         "en": ("Token locked", "The token is locked after too many wrong PINs. Ask the token's administrator to unlock it."),
         "bn": ("টোকেন লক হয়ে গেছে", "অনেকবার ভুল পিন দেওয়ায় টোকেন লক হয়ে গেছে। টোকেনের প্রশাসককে এটি খুলে দিতে বলুন।"),
+    },
+    "passphrase_required": {
+        "en": ("Passphrase required", "Your signing credential is a PKCS#12 file whose passphrase is not kept by the archive: type it in the passphrase field (\"pin\" in the API)."),
+        "bn": ("পাসওয়ার্ড প্রয়োজন", "আপনার স্বাক্ষরের সার্টিফিকেট একটি PKCS#12 ফাইলে আছে, যার পাসওয়ার্ড সংরক্ষণাগারে রাখা হয় না: পাসওয়ার্ডের ঘরে তা লিখুন (এপিআইতে \"pin\")।"),
+    },
+    "passphrase_incorrect": {
+        "en": ("Incorrect passphrase", "The passphrase does not open your signing credential. Check it and try again."),
+        "bn": ("পাসওয়ার্ড সঠিক নয়", "এই পাসওয়ার্ড দিয়ে আপনার স্বাক্ষরের সার্টিফিকেট খোলা যায়নি। পরীক্ষা করে আবার চেষ্টা করুন।"),
+    },
+    "csrf_invalid": {
+        "en": ("Form expired", "The form was not sent from a page of this session, or the session has changed since. Open the page again and resend the form."),
+        "bn": ("ফর্মের মেয়াদ শেষ", "ফর্মটি এই সেশনের কোনো পাতা থেকে পাঠানো হয়নি, অথবা এর মধ্যে সেশন বদলে গেছে। পাতাটি আবার খুলে ফর্মটি আবার পাঠান।"),
     },
     "signature_breaks_earlier": {
         "en": ("Signature would invalidate an earlier one", "Adding this signature would make the earlier signature '{field_name}' fail validation, so nothing was stored. A document certified without a field reserved for your role takes only an invisible signature: sign without \"visible\"."),

@@ -78,6 +78,9 @@ STATUS_BY_CODE = {
     "signature_value_invalid": 422,
     "pin_incorrect": 422,
     "pin_locked": 422,
+    "passphrase_required": 422,
+    "passphrase_incorrect": 422,
+    "csrf_invalid": 403,
     "stamp_text_unsupported": 422,
     "stamp_placement_failed": 422,
     "stamp_position_fixed": 409,
@@ -124,10 +127,13 @@ AUDITED_REFUSALS = {
     "api.prepare_signature": "document.sign_prepare",
     "api.complete_signature": "document.sign",
     "api.put_legal_hold": "document.legal_hold",
+    "web.upload": "document.upload",
+    "web.sign": "document.sign",
 }
 
 
-def _audit_refusal(problem: ApiProblem) -> None:
+def audit_refusal(problem: ApiProblem) -> None:
+    """Record a refused upload, signature or legal hold as an audit event (see AUDITED_REFUSALS)."""
     action = AUDITED_REFUSALS.get(request.endpoint or "")
     user = g.get("user")
     if action is None or user is None or problem.status >= 500 or problem.code in ("unauthorized", "forbidden"):
@@ -151,7 +157,7 @@ def _audit_refusal(problem: ApiProblem) -> None:
 
 
 def problem_response(problem: ApiProblem) -> Response:
-    _audit_refusal(problem)
+    audit_refusal(problem)
     language = i18n.negotiate_language()
     title, detail = i18n.problem_text(problem.code, language, problem.params)
     body: dict[str, object] = {
@@ -175,27 +181,26 @@ def problem_response(problem: ApiProblem) -> Response:
     return response
 
 
-def _handle_http_exception(error: HTTPException) -> Response:
+def _http_problem(error: HTTPException) -> ApiProblem:
     if isinstance(error, RequestEntityTooLarge):
         from flask import current_app
 
         # MAX_CONTENT_LENGTH adds room for the multipart framing; the file limit is the setting.
-        return problem_response(ApiProblem("file_too_large",
-                                           max_bytes=current_app.config["DOLIL_SETTINGS"].max_upload_bytes))
+        return ApiProblem("file_too_large", max_bytes=current_app.config["DOLIL_SETTINGS"].max_upload_bytes)
     if error.code == 404:
-        return problem_response(ApiProblem("not_found"))
+        return ApiProblem("not_found")
     if error.code == 405:
         problem = ApiProblem("method_not_allowed", method=request.method)
         if error.valid_methods:
             problem.headers["Allow"] = ", ".join(error.valid_methods)
-        return problem_response(problem)
+        return problem
     if error.code == 401:
-        return problem_response(ApiProblem("unauthorized"))
+        return ApiProblem("unauthorized")
     if error.code is not None and error.code < 500:
         log.info("bad request on %s %s: %s %s", request.method, request.path, error.code, error.description)
-        return problem_response(ApiProblem("bad_request", status=error.code))
+        return ApiProblem("bad_request", status=error.code)
     log.error("HTTP error %s on %s %s", error.code, request.method, request.path)
-    return problem_response(ApiProblem("internal_error"))
+    return ApiProblem("internal_error")
 
 
 # Upload checks name their reason; each reason is a problem code of its own.
@@ -247,62 +252,62 @@ _LOCKED_REASONS = {
 }
 
 
-def _handle_signing_error(error: SigningError) -> Response:
+def _signing_problem(error: SigningError) -> ApiProblem:
     if isinstance(error, InvalidDocument):
         log.info("upload rejected: reason=%s detail=%s", error.reason, error.detail)
-        return problem_response(ApiProblem(INVALID_DOCUMENT_CODES.get(error.reason, "unsupported_type")))
+        return ApiProblem(INVALID_DOCUMENT_CODES.get(error.reason, "unsupported_type"))
     if isinstance(error, SignerCertificateRejected):
         reason_en, reason_bn = CERTIFICATE_REJECTION_TEXT.get(error.reason, (error.reason, error.reason))
         log.warning("signing rejected: signer certificate not accepted (%s)", error.reason)
-        return problem_response(ApiProblem("signer_certificate_rejected", reason=error.reason,
-                                           reason_en=reason_en, reason_bn=reason_bn))
+        return ApiProblem("signer_certificate_rejected", reason=error.reason,
+                          reason_en=reason_en, reason_bn=reason_bn)
     if isinstance(error, SigningProfileError):
-        return problem_response(ApiProblem("field_invalid", field=error.field,
-                                           reason_en=str(error.detail), reason_bn=str(error.detail)))
+        return ApiProblem("field_invalid", field=error.field,
+                          reason_en=str(error.detail), reason_bn=str(error.detail))
     if isinstance(error, StampTextError):
         log.info("stamp text rejected: %s", error.detail)
-        return problem_response(ApiProblem("stamp_text_unsupported", characters="".join(error.characters)))
+        return ApiProblem("stamp_text_unsupported", characters="".join(error.characters))
     if isinstance(error, StampPlacementError):
         log.info("stamp placement failed: %s %s", error.reason, error.detail)
         if error.reason == "field_position_fixed":
-            return problem_response(ApiProblem("stamp_position_fixed", page=(error.page or 0) + 1))
+            return ApiProblem("stamp_position_fixed", page=(error.page or 0) + 1)
         if error.reason == "field_invisible":
-            return problem_response(ApiProblem("stamp_field_invisible"))
-        return problem_response(ApiProblem("stamp_placement_failed", reason=error.reason))
+            return ApiProblem("stamp_field_invisible")
+        return ApiProblem("stamp_placement_failed", reason=error.reason)
     if isinstance(error, ExternalSignatureInvalid):
         log.warning("two-phase signature rejected: %s", error.reason)
-        return problem_response(ApiProblem("signature_value_invalid", reason=error.reason))
+        return ApiProblem("signature_value_invalid", reason=error.reason)
     if isinstance(error, DocumentLocked):
         reason_en, reason_bn = _LOCKED_REASONS[error.reason]
-        return problem_response(ApiProblem("document_not_signable", reason_en=reason_en, reason_bn=reason_bn))
+        return ApiProblem("document_not_signable", reason_en=reason_en, reason_bn=reason_bn)
     if isinstance(error, SignatureFieldInUse):
-        return problem_response(ApiProblem("document_not_signable", reason_en="the signature field is already in use",
-                                           reason_bn="স্বাক্ষরের ঘরটি আগেই ব্যবহৃত হয়েছে"))
+        return ApiProblem("document_not_signable", reason_en="the signature field is already in use",
+                          reason_bn="স্বাক্ষরের ঘরটি আগেই ব্যবহৃত হয়েছে")
     if isinstance(error, TimestampFailed):
         log.error("timestamp service failed: %s", error)
-        return problem_response(ApiProblem("timestamp_unavailable"))
+        return ApiProblem("timestamp_unavailable")
     if isinstance(error, Pkcs11CredentialError) and error.reason in ("pin_incorrect", "pin_locked"):
         log.warning("signing rejected: token PIN %s", "incorrect" if error.reason == "pin_incorrect" else "locked")
-        return problem_response(ApiProblem(error.reason))
+        return ApiProblem(error.reason)
     if isinstance(error, CredentialError):
         log.error("signing credential unavailable: %s", error)
-        return problem_response(ApiProblem("signing_credential_unavailable"))
+        return ApiProblem("signing_credential_unavailable")
     log.error("signing failed: %s", error)
-    return problem_response(ApiProblem("signing_failed"))
+    return ApiProblem("signing_failed")
 
 
-def _handle_storage_error(error: StorageError) -> Response:
+def _storage_problem(error: StorageError) -> ApiProblem:
     if isinstance(error, ChecksumMismatch):
         log.error("object store rejected a write: %s", error)
-        return problem_response(ApiProblem("storage_write_failed", headers={"Retry-After": RETRY_AFTER_SECONDS}))
+        return ApiProblem("storage_write_failed", headers={"Retry-After": RETRY_AFTER_SECONDS})
     if isinstance(error, StorageUnavailable):
         log.error("object store unavailable: %s", error)
-        return problem_response(ApiProblem("storage_unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS}))
+        return ApiProblem("storage_unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS})
     log.exception("object store error on %s %s", request.method, request.path)
-    return problem_response(ApiProblem("internal_error"))
+    return ApiProblem("internal_error")
 
 
-def _handle_database_error(error: OperationalError) -> Response:
+def _database_problem(error: OperationalError) -> ApiProblem:
     # OperationalError covers a lost or refused connection and a locked SQLite
     # file: conditions that pass, unlike a constraint violation.
     log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
@@ -310,18 +315,33 @@ def _handle_database_error(error: OperationalError) -> Response:
         db.session.rollback()
     except Exception:
         log.exception("rollback after a database error failed")
-    return problem_response(ApiProblem("database_unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS}))
+    return ApiProblem("database_unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
-def _handle_unexpected(error: Exception) -> Response:
-    log.exception("unhandled error on %s %s (request %s)", request.method, request.path, g.get("request_id"))
-    return problem_response(ApiProblem("internal_error"))
+def to_problem(error: Exception) -> ApiProblem:
+    """Return the problem that ``error`` is reported as, logging what needs logging.
+
+    An exception that is none of the known kinds is logged with its traceback
+    and becomes a generic ``internal_error``.
+    """
+    if isinstance(error, ApiProblem):
+        return error
+    if isinstance(error, SigningError):
+        return _signing_problem(error)
+    if isinstance(error, StorageError):
+        return _storage_problem(error)
+    if isinstance(error, OperationalError):
+        return _database_problem(error)
+    if isinstance(error, HTTPException):
+        return _http_problem(error)
+    log.exception("unhandled error on %s %s (request %s)", request.method, request.path, g.get("request_id"),
+                  exc_info=error)
+    return ApiProblem("internal_error")
+
+
+def _handle_error(error: Exception) -> Response:
+    return problem_response(to_problem(error))
 
 
 def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(ApiProblem, problem_response)
-    app.register_error_handler(SigningError, _handle_signing_error)
-    app.register_error_handler(StorageError, _handle_storage_error)
-    app.register_error_handler(OperationalError, _handle_database_error)
-    app.register_error_handler(HTTPException, _handle_http_exception)
-    app.register_error_handler(Exception, _handle_unexpected)
+    app.register_error_handler(Exception, _handle_error)

@@ -125,18 +125,19 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise invalid_field("cursor", "use the next_cursor value of a previous page", "আগের পৃষ্ঠার next_cursor মানটি ব্যবহার করুন") from None
 
 
-@bp.get("/documents")
-@require_permission("document:read")
-def list_documents() -> dict:
+def query_documents(kind: str, memo: str, limit_text: str, cursor: str | None) -> tuple[list[Document], str | None]:
+    """Return one page of documents, newest first, and the cursor of the next page (None on the last).
+
+    The list endpoint and the web pages' list share this query. ``kind`` and
+    ``memo`` filter when not empty; a bad value raises a ``field_invalid`` problem.
+    """
     query = db.select(Document)
 
-    kind = query_arg("kind")
     if kind:
         if kind not in DOCUMENT_KINDS:
             raise invalid_field("kind", "use 'minutes' or 'evidence'", "'minutes' (কার্যবিবরণী) অথবা 'evidence' (প্রমাণক) দিন")
         query = query.where(Document.kind == kind)
 
-    memo = query_arg("memo_number")
     if memo:
         try:
             prefix = normalise_memo_search(memo)
@@ -147,13 +148,12 @@ def list_documents() -> dict:
                                    Document.memo_number.startswith(prefix if prefix.endswith(".") else prefix + ".")))
 
     try:
-        limit = int(request.args.get("limit", DEFAULT_PAGE_SIZE))
+        limit = int(limit_text)
     except ValueError:
         limit = -1
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise invalid_field("limit", f"use a number from 1 to {MAX_PAGE_SIZE}", "১ থেকে ১০০-এর মধ্যে একটি সংখ্যা দিন")
 
-    cursor = request.args.get("cursor")
     if cursor:
         created_at, document_id = _decode_cursor(cursor)
         if db.engine.dialect.name == "sqlite":
@@ -172,9 +172,17 @@ def list_documents() -> dict:
     query = query.order_by(Document.created_at.desc(), Document.id.desc()).limit(limit + 1)
     documents = list(db.session.execute(query).scalars())
     page, more = documents[:limit], len(documents) > limit
+    return page, _encode_cursor(page[-1]) if more else None
+
+
+@bp.get("/documents")
+@require_permission("document:read")
+def list_documents() -> dict:
+    page, next_cursor = query_documents(query_arg("kind"), query_arg("memo_number"),
+                                        request.args.get("limit", str(DEFAULT_PAGE_SIZE)), request.args.get("cursor"))
     return {
         "items": [document_dict(document) for document in page],
-        "next_cursor": _encode_cursor(page[-1]) if more else None,
+        "next_cursor": next_cursor,
     }
 
 
@@ -329,10 +337,11 @@ VERIFICATION_HEADERS = {
 }
 
 
-@bp.get("/documents/<document_id>/content")
-@require_permission("document:read")
-def get_content(document_id: str) -> Response:
-    content = archive.retrieve_content(document_id, g.user)
+def content_response(content: archive.RetrievedContent, report_url: str) -> Response:
+    """Return the response that sends a verified revision, with its verification result in headers.
+
+    ``report_url`` is where the caller finds the full validation report.
+    """
     report = content.report
     digest = content.sha256
     # The WSGI server sends the spool file in chunks (gunicorn with sendfile).
@@ -351,8 +360,15 @@ def get_content(document_id: str) -> Response:
     response.headers[VERIFICATION_HEADERS["signatures"]] = str(len(report.signatures))
     response.headers[VERIFICATION_HEADERS["policy"]] = report.policy
     response.headers[VERIFICATION_HEADERS["validated_at"]] = iso(report.validated_at)
-    response.headers[VERIFICATION_HEADERS["report"]] = url_for("api.get_verification", document_id=document_id)
+    response.headers[VERIFICATION_HEADERS["report"]] = report_url
     return response
+
+
+@bp.get("/documents/<document_id>/content")
+@require_permission("document:read")
+def get_content(document_id: str) -> Response:
+    content = archive.retrieve_content(document_id, g.user)
+    return content_response(content, url_for("api.get_verification", document_id=document_id))
 
 
 @bp.get("/documents/<document_id>/revisions/<int:number>/validation-data")
@@ -388,11 +404,11 @@ def _add_archive_signatures(signatures: list[dict], document: Document) -> None:
         }
 
 
-@bp.get("/documents/<document_id>/verification")
-@require_permission("document:verify")
-def get_verification(document_id: str) -> dict | Response:
-    as_pdf = wants_pdf()
-    result = archive.verify_document(document_id, g.user)
+def verification_body(result: archive.VerificationResult, language: str | None = None) -> dict:
+    """Return the JSON report of a document's verification: fixity, then the validation report.
+
+    Its notices are in ``language``, by default the request's ``Accept-Language``.
+    """
     body: dict[str, object] = {
         "document_id": result.document.id,
         "revision": result.revision.number,
@@ -410,11 +426,13 @@ def get_verification(document_id: str) -> dict | Response:
     else:
         body.update(result.report.to_dict())
         _add_archive_signatures(body["signatures"], result.document)
-        body["notices"] = report_notices(body, negotiate_language())
+        body["notices"] = report_notices(body, language or negotiate_language())
     body["policy_trust_anchors"] = len(components().policy.trust_roots)
-    if not as_pdf:
-        return body
+    return body
 
+
+def verification_pdf_response(result: archive.VerificationResult, body: dict) -> Response:
+    """Return the PDF report of a document's verification; ``body`` is its :func:`verification_body`."""
     context = ReportContext(
         document_id=result.document.id,
         title=result.document.title,
@@ -427,3 +445,14 @@ def get_verification(document_id: str) -> dict | Response:
     report = body if result.report is not None else {**body, "validated_at": body["verified_at"]}
     filename = f"dolil-verification-{result.document.id}-r{result.revision.number}.pdf"
     return pdf_report_response(report, context, filename)
+
+
+@bp.get("/documents/<document_id>/verification")
+@require_permission("document:verify")
+def get_verification(document_id: str) -> dict | Response:
+    as_pdf = wants_pdf()
+    result = archive.verify_document(document_id, g.user)
+    body = verification_body(result)
+    if not as_pdf:
+        return body
+    return verification_pdf_response(result, body)

@@ -61,6 +61,18 @@ def verification_summary(verification: Verification | None, revision_number: int
     }
 
 
+def latest_verification(document_id: str) -> Verification | None:
+    """Return the document's most recent verification, of any revision, or None."""
+    from ..extensions import db
+
+    return db.session.execute(
+        db.select(Verification)
+        .where(Verification.document_id == document_id)
+        .order_by(Verification.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 def document_dict(document: Document, *, detailed: bool = False) -> dict:
     current = document.current_revision
     body: dict[str, object] = {
@@ -84,14 +96,7 @@ def document_dict(document: Document, *, detailed: bool = False) -> dict:
         },
     }
     if detailed:
-        from ..extensions import db
-
-        latest = db.session.execute(
-            db.select(Verification)
-            .where(Verification.document_id == document.id)
-            .order_by(Verification.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+        latest = latest_verification(document.id)
         numbers = {revision.id: revision.number for revision in document.revisions}
         body["revisions"] = [revision_dict(revision) for revision in document.revisions]
         body["signatures"] = [signature_dict(signature) for signature in document.signatures]

@@ -77,6 +77,20 @@ def _multipart(fields: dict[str, str], file_path: Path) -> tuple[bytes, str]:
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+def _web_sign_in(url: str, username: str, password: str) -> str:
+    """Sign in to the web pages with a cookie jar and return the document list's HTML."""
+    import http.cookiejar
+    import urllib.parse
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(f"{url}/sign-in", timeout=30) as response:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode()).group(1)
+    form = urllib.parse.urlencode({"username": username, "password": password, "csrf_token": token}).encode()
+    with opener.open(f"{url}/sign-in", data=form, timeout=30) as response:
+        assert response.url == f"{url}/documents"
+        return response.read().decode()
+
+
 def test_devserver_runs_main_job_and_restarts(tmp_path):
     data_dir = tmp_path / "var"
     port, s3_port = free_port(), free_port()
@@ -100,6 +114,8 @@ def test_devserver_runs_main_job_and_restarts(tmp_path):
         assert json.loads(signed)["document"]["signing"]["complete"] is True
         status, headers, _ = _request(f"{url}/api/v1/documents/{document_id}/content", auditor)
         assert headers["Dolil-Validation"] == "TOTAL_PASSED"
+        password = re.search(r"sign-in as officer / (\S+),", banner).group(1)
+        assert "সভার কার্যবিবরণী" in _web_sign_in(url, "officer", password)
     finally:
         _stop(process)
 
@@ -108,12 +124,14 @@ def test_devserver_runs_main_job_and_restarts(tmp_path):
     assert (data_dir / "dolil.sqlite3").exists()
     assert (data_dir / "pki" / "trust").is_dir()
     assert oct((data_dir / "dev-tokens.json").stat().st_mode & 0o777) == "0o600"
+    assert oct((data_dir / "dev-passwords.json").stat().st_mode & 0o777) == "0o600"
     assert oct((data_dir / "pki" / "private" / "chair-passphrase.txt").stat().st_mode & 0o777) == "0o600"
     assert json.loads((data_dir / "dev-settings.json").read_text())["revocation_mode"] == "soft-fail"
 
     process, banner = _start(data_dir, port, s3_port)
     try:
         assert f"officer token:  {officer}" in banner
+        assert f"sign-in as officer / {password}," in banner
         status, headers, _ = _request(f"{url}/api/v1/documents/{document_id}/content", auditor)
         assert status == 200
         assert headers["Dolil-Revision"] == "3"
