@@ -12,6 +12,10 @@ from tests.fixtures.softhsm import OFFICER_NAME
 from tests.helpers import MINUTES_PDF, bearer, bound_credential, upload
 
 
+# The test officer uploads; the token officer signs as member secretary.
+SIGNERS = {"member_secretary": "token-officer"}
+
+
 def _uri(token) -> str:
     return (f"pkcs11:token={urllib.parse.quote(token.token_label)};object={urllib.parse.quote(token.key_label)}"
             f"?module-path={token.library_path}")
@@ -44,7 +48,7 @@ def test_parse_uri_rejects_pin_value():
 
 def test_sign_with_pin_from_request(app, client, tokens, softhsm_token):
     token = _token_officer(softhsm_token)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token),
                            json={"pin": softhsm_token.user_pin})
@@ -58,7 +62,7 @@ def test_sign_with_pin_file(app, client, tokens, softhsm_token, tmp_path):
     pin_file = tmp_path / "pin"
     pin_file.write_text(softhsm_token.user_pin)
     token = _token_officer(softhsm_token, pin_file)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token))
 
@@ -67,7 +71,7 @@ def test_sign_with_pin_file(app, client, tokens, softhsm_token, tmp_path):
 
 def test_missing_pin_rejected(app, client, tokens, softhsm_token):
     token = _token_officer(softhsm_token)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token))
 
@@ -77,7 +81,7 @@ def test_missing_pin_rejected(app, client, tokens, softhsm_token):
 
 def test_wrong_pin_rejected(app, client, tokens, softhsm_token, caplog):
     token = _token_officer(softhsm_token)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token),
                            json={"pin": "000000"})
