@@ -58,6 +58,18 @@ def test_sign_with_pin_from_request(app, client, tokens, softhsm_token):
     assert softhsm_token.user_pin not in response.get_data(as_text=True)
 
 
+def test_role_of_other_officer_refused(app, client, tokens, softhsm_token):
+    token = _token_officer(softhsm_token)
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+
+    response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token),
+                           json={"pin": softhsm_token.user_pin})
+
+    assert response.status_code == 403, response.get_json()
+    assert response.get_json()["code"] == "signature_role_not_assigned"
+    assert db.session.get(Document, document_id).current_revision.number == 1
+
+
 def test_sign_with_pin_file(app, client, tokens, softhsm_token, tmp_path):
     pin_file = tmp_path / "pin"
     pin_file.write_text(softhsm_token.user_pin)

@@ -221,6 +221,32 @@ def test_named_chair_refuses_third_officer(client, tokens, chair_token, third_of
     assert _revision_number(document_id) == 2
 
 
+def test_holder_changed_while_signing_refused(app, client, tokens, chair_token, third_officer, monkeypatch):
+    """A holder changed after the signing order was checked is caught when the signature is stored."""
+    from service import archive, signers
+    from service.signing_order import check_next_signature
+
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers={"chair": "test-chair"}).get_json()["id"]
+    _sign(client, tokens["officer"], document_id)
+    before = archive_state(app)
+
+    def check_then_change_holder(document, user, role):
+        checked = check_next_signature(document, user, role)
+        # Another request commits a new holder while this signature is being made.
+        signers.change_signer(document.id, None, "chair", "third-officer")
+        return checked
+
+    monkeypatch.setattr(archive, "check_next_signature", check_then_change_holder)
+    response = _sign(client, chair_token, document_id)
+
+    assert response.status_code == 403, response.get_json()
+    assert response.get_json()["code"] == "signature_role_not_assigned"
+    assert response.get_json()["holder"] == "third-officer"
+    assert _revision_number(document_id) == 2
+    # The holder change is the only new audit event; the refusal is left out of the count.
+    assert archive_state(app)[:3] == before[:3]
+
+
 # Changing the holder
 
 
