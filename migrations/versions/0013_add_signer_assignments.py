@@ -45,15 +45,18 @@ def upgrade():
 
     connection = op.get_bind()
     for kind, role in FIRST_ROLES.items():
+        # Two parameters with one value: PostgreSQL deduces one type per parameter,
+        # and the role is inserted as text but compared with a VARCHAR column.
         connection.execute(
             sa.text(
                 "INSERT INTO signer_assignments (document_id, role, user_id, assigned_by_id, assigned_at) "
-                "SELECT documents.id, :role, documents.created_by_id, documents.created_by_id, CURRENT_TIMESTAMP "
+                "SELECT documents.id, CAST(:new_role AS VARCHAR(32)), documents.created_by_id, "
+                "documents.created_by_id, CURRENT_TIMESTAMP "
                 "FROM documents WHERE documents.kind = :kind AND NOT EXISTS ("
                 "SELECT 1 FROM signatures WHERE signatures.document_id = documents.id "
-                "AND (signatures.role = :role OR signatures.signed_by_id = documents.created_by_id))"
+                "AND (signatures.role = :signed_role OR signatures.signed_by_id = documents.created_by_id))"
             ),
-            {"kind": kind, "role": role},
+            {"kind": kind, "new_role": role, "signed_role": role},
         )
 
 
