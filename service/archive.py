@@ -51,7 +51,8 @@ from .models import (
     new_id,
 )
 from .problems import ApiProblem
-from .signing_order import check_next_signature, signature_fields
+from .signers import assignment_rows, resolve_signers
+from .signing_order import check_next_signature, check_role_holder, signature_fields
 from .spool import UploadSpool, new_spool_file
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class DocumentFields:
     memo_number: str | None = None
     document_date: date | None = None
     meeting_date: date | None = None
+    signers: tuple[tuple[str, str], ...] = ()
+    """Roles and the usernames named to hold them, as the upload gave them."""
 
 
 # Stored PDFs up to this size are validated in this process from memory;
@@ -252,6 +255,9 @@ def _request_fingerprint(upload: UploadSpool, fields: DocumentFields) -> str:
     digest = upload.digest_state()
     for value in (fields.kind, fields.title, fields.memo_number, fields.document_date, fields.meeting_date):
         digest.update(b"\x00" + str(value).encode("utf-8"))
+    # Added only when present, so that uploads without signers keep the fingerprints they had.
+    for role, username in sorted(fields.signers):
+        digest.update(b"\x00signer\x00" + role.encode("utf-8") + b"\x00" + username.encode("utf-8"))
     return digest.hexdigest()
 
 
@@ -293,6 +299,8 @@ def upload_document(user: User, upload: UploadSpool, fields: DocumentFields,
         if earlier is not None:
             return earlier, True
 
+    # Checked before anything is stored, so a refused signer leaves no object behind.
+    holders = resolve_signers(fields.kind, fields.signers, user)
     parts = components()
     with new_spool_file(parts.settings, "converted-") as converted:
         upload.flush()
@@ -307,12 +315,13 @@ def upload_document(user: User, upload: UploadSpool, fields: DocumentFields,
         document_id = new_id()
         stored = parts.store.put_file(new_object_key(document_id), source, size, sha256=digest,
                                       retention_days=parts.settings.retention_days_for(fields.kind))
-    return _add_uploaded_document(user, fields, idempotency_key, fingerprint, document_id, stored, prepared)
+    return _add_uploaded_document(user, fields, idempotency_key, fingerprint, document_id, stored, prepared,
+                                  holders)
 
 
 def _add_uploaded_document(user: User, fields: DocumentFields, idempotency_key: str | None,
                            fingerprint: str | None, document_id: str, stored: StoredObject,
-                           prepared: PreparedFile) -> tuple[Document, bool]:
+                           prepared: PreparedFile, holders: dict[str, User]) -> tuple[Document, bool]:
     """Commit the rows and audit event of an uploaded document whose object is stored."""
     digest, size = stored.sha256, stored.size
     document = Document(
@@ -337,7 +346,7 @@ def _add_uploaded_document(user: User, fields: DocumentFields, idempotency_key: 
             source_type=prepared.source_type,
             created_by=user,
         )
-        db.session.add_all([document, revision])
+        db.session.add_all([document, revision, *assignment_rows(document, holders, user)])
         db.session.flush()
         document.current_revision = revision
         if idempotency_key is not None:
@@ -348,7 +357,8 @@ def _add_uploaded_document(user: User, fields: DocumentFields, idempotency_key: 
             "success",
             actor=user,
             document_id=document_id,
-            details={"sha256": digest, "size": size, "source_type": prepared.source_type},
+            details={"sha256": digest, "size": size, "source_type": prepared.source_type,
+                     "signers": {role: holder.username for role, holder in holders.items()}},
         )
 
     try:
@@ -683,6 +693,9 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
         log.info("signature lost a race: document=%s signed revision %d is no longer current",
                  document.id, revision.number)
         raise ApiProblem("revision_conflict")
+    if role is not None:
+        # The role's holder may have changed since the signing order was checked.
+        check_role_holder(document, user, role)
     stored, companions = put_revision_objects(document, revision.number + 1, signed, signed_digest, report,
                                               size=signed_size)
     new_revision = Revision(

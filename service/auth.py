@@ -28,6 +28,8 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 PERMISSIONS: dict[str, frozenset[str]] = {
     "document:create": frozenset({"officer"}),
     "document:sign": frozenset({"officer"}),
+    # Officers may change only the holders of documents they uploaded (service.signers).
+    "document:assign-signer": frozenset({"officer", "admin"}),
     "document:read": frozenset({"officer", "auditor", "service", "admin"}),
     "document:verify": frozenset({"officer", "auditor", "service", "admin"}),
     "verification:create": frozenset({"auditor"}),

@@ -1,5 +1,5 @@
 """Administration commands: ``flask users``, ``flask tokens``, ``flask credentials``,
-``flask storage``, ``flask audit``, ``flask fixity`` and ``flask ltv``."""
+``flask signers``, ``flask storage``, ``flask audit``, ``flask fixity`` and ``flask ltv``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ audit_cli = AppGroup("audit", help="Check the audit log.")
 fixity_cli = AppGroup("fixity", help="Audit the stored bytes against their recorded SHA-256.")
 ltv_cli = AppGroup("ltv", help="Keep signatures verifiable in the long term (PAdES B-LTA).")
 export_cli = AppGroup("export", help="Export documents as BagIt packages.")
+signers_cli = AppGroup("signers", help="Change who holds a document's signing roles.")
 
 
 def _user_or_fail(username: str) -> User:
@@ -452,6 +453,26 @@ def export_document(document_id: str, directory: Path) -> None:
     click.echo(f"exported document {document_id} to {bag.path} (Payload-Oxum {bag.payload_oxum})")
 
 
+@signers_cli.command("set")
+@click.argument("document_id")
+@click.argument("role")
+@click.argument("username")
+def set_signer(document_id: str, role: str, username: str) -> None:
+    """Make USERNAME, an active officer, the holder of ROLE (e.g. chair) of a document, before the role is signed."""
+    from . import i18n
+    from .problems import ApiProblem
+    from .signers import change_signer
+
+    try:
+        change_signer(document_id, None, role, username)
+    except ApiProblem as problem:
+        db.session.rollback()
+        _, detail = i18n.problem_text(problem.code, "en", problem.params)
+        raise click.ClickException(f"{problem.code}: {detail}") from None
+    click.echo(f"{username} now holds the role {role} of document {document_id}")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (users_cli, tokens_cli, credentials_cli, storage_cli, audit_cli, fixity_cli, ltv_cli, export_cli):
+    for group in (users_cli, tokens_cli, credentials_cli, signers_cli, storage_cli, audit_cli, fixity_cli, ltv_cli,
+                  export_cli):
         app.cli.add_command(group)

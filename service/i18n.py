@@ -41,6 +41,8 @@ FIELD_LABELS = {
     "format": {"en": "report format", "bn": "প্রতিবেদনের বিন্যাস"},
     "box": {"en": "box", "bn": "স্ট্যাম্পের ঘর"},
     "request": {"en": "request body", "bn": "অনুরোধের বডি"},
+    "signers": {"en": "signers", "bn": "স্বাক্ষরকারী"},
+    "user": {"en": "user", "bn": "ব্যবহারকারী"},
     "Idempotency-Key": {"en": "Idempotency-Key header", "bn": "Idempotency-Key হেডার"},
 }
 
@@ -246,6 +248,34 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
     "duplicate_signer": {
         "en": ("Already signed by you", "You have signed this document already; each signer signs once."),
         "bn": ("আপনি আগেই স্বাক্ষর করেছেন", "আপনি এই দলিলে আগেই স্বাক্ষর করেছেন; প্রত্যেক স্বাক্ষরকারী একবারই স্বাক্ষর করেন।"),
+    },
+    "signature_role_not_assigned": {
+        "en": ("Role held by another officer", "Another officer holds the role of {role_en} on this document, so you cannot sign in it. The officer who uploaded the document or an administrator can change who holds the role."),
+        "bn": ("ভূমিকাটি অন্য কর্মকর্তার", "এই দলিলে {role_bn}-এর ভূমিকা অন্য একজন কর্মকর্তার নামে নির্ধারিত, তাই আপনি এই ভূমিকায় স্বাক্ষর করতে পারবেন না। দলিলটি আপলোডকারী কর্মকর্তা বা প্রশাসক ভূমিকাটি অন্য কারও নামে নির্ধারণ করতে পারেন।"),
+    },
+    "signer_role_unknown": {
+        "en": ("Unknown signing role", "A document of the kind {kind_en} has no signing role '{role}'. Its roles are: {roles}."),
+        "bn": ("অজানা স্বাক্ষরের ভূমিকা", "{kind_bn} ধরনের দলিলে '{role}' নামে কোনো স্বাক্ষরের ভূমিকা নেই। এর ভূমিকাগুলো: {roles}।"),
+    },
+    "signer_user_not_found": {
+        "en": ("Signer not found", "No user has the username '{username}', named as {role_en}."),
+        "bn": ("স্বাক্ষরকারী পাওয়া যায়নি", "{role_bn} হিসেবে দেওয়া '{username}' নামের কোনো ব্যবহারকারী নেই।"),
+    },
+    "signer_user_inactive": {
+        "en": ("Signer deactivated", "The user '{username}', named as {role_en}, is deactivated and cannot sign. Name an active officer."),
+        "bn": ("স্বাক্ষরকারী নিষ্ক্রিয়", "{role_bn} হিসেবে দেওয়া ব্যবহারকারী '{username}' নিষ্ক্রিয়, তিনি স্বাক্ষর করতে পারবেন না। একজন সক্রিয় কর্মকর্তার নাম দিন।"),
+    },
+    "signer_not_officer": {
+        "en": ("Signer is not an officer", "The user '{username}', named as {role_en}, has the role '{user_role}'. Only officers sign documents."),
+        "bn": ("স্বাক্ষরকারী কর্মকর্তা নন", "{role_bn} হিসেবে দেওয়া ব্যবহারকারী '{username}'-এর ভূমিকা '{user_role}'। কেবল কর্মকর্তারা (officer) দলিলে স্বাক্ষর করেন।"),
+    },
+    "signer_assigned_twice": {
+        "en": ("One signer for two roles", "The user '{username}' would hold the roles of both {role_en} and {other_en}. Each role of a document needs a different officer; the uploader holds the first role unless another officer is named for it."),
+        "bn": ("এক স্বাক্ষরকারী দুই ভূমিকায়", "ব্যবহারকারী '{username}' একই সঙ্গে {role_bn} ও {other_bn} দুই ভূমিকায় নির্ধারিত হতেন। দলিলের প্রতিটি ভূমিকায় আলাদা কর্মকর্তা প্রয়োজন; অন্য কারও নাম না দিলে প্রথম ভূমিকাটি আপলোডকারীর।"),
+    },
+    "signer_change_forbidden": {
+        "en": ("Not allowed to change signers", "Only the officer who uploaded this document or an administrator can change who holds its signing roles."),
+        "bn": ("স্বাক্ষরকারী বদলানোর অনুমতি নেই", "কেবল দলিলটি আপলোডকারী কর্মকর্তা বা প্রশাসক এর স্বাক্ষরের ভূমিকা অন্য কারও নামে নির্ধারণ করতে পারেন।"),
     },
     "timestamp_unavailable": {
         "en": ("Timestamp service unavailable", "The timestamp service did not answer, so the document was not signed. Try again later."),

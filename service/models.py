@@ -174,6 +174,8 @@ class Document(db.Model):
     )
     current_revision: Mapped[Revision | None] = relationship(foreign_keys=[current_revision_id], post_update=True)
     signatures: Mapped[list[Signature]] = relationship(back_populates="document", order_by="Signature.id")
+    signer_assignments: Mapped[list[SignerAssignment]] = relationship(back_populates="document",
+                                                                      order_by="SignerAssignment.id")
 
 
 class Revision(db.Model):
@@ -225,6 +227,33 @@ class Signature(db.Model):
     document: Mapped[Document] = relationship(back_populates="signatures")
     revision: Mapped[Revision] = relationship()
     signed_by: Mapped[User] = relationship()
+
+
+class SignerAssignment(db.Model):
+    """The officer who holds one signing role of one document.
+
+    Only that officer may sign in the role. A role without a row may be
+    signed by any officer who has not signed the document yet. Each role has
+    at most one holder, and each officer holds at most one role of a document.
+    """
+
+    __tablename__ = "signer_assignments"
+    __table_args__ = (
+        UniqueConstraint("document_id", "role", name="uq_signer_assignments_role"),
+        UniqueConstraint("document_id", "user_id", name="uq_signer_assignments_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The uploader for holders named at upload, the first role's default included,
+    # or the user who changed the holder later; None when it was changed with `flask signers set`.
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    document: Mapped[Document] = relationship(back_populates="signer_assignments")
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class Verification(db.Model):

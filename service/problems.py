@@ -88,6 +88,13 @@ STATUS_BY_CODE = {
     "signature_role_taken": 409,
     "signature_out_of_order": 409,
     "duplicate_signer": 409,
+    "signature_role_not_assigned": 403,
+    "signer_role_unknown": 422,
+    "signer_user_not_found": 422,
+    "signer_user_inactive": 422,
+    "signer_not_officer": 422,
+    "signer_assigned_twice": 422,
+    "signer_change_forbidden": 403,
     "signing_failed": 500,
     "timestamp_unavailable": 503,
     # The store returned bytes that differ from what was archived: a server-side
@@ -127,6 +134,7 @@ AUDITED_REFUSALS = {
     "api.prepare_signature": "document.sign_prepare",
     "api.complete_signature": "document.sign",
     "api.put_legal_hold": "document.legal_hold",
+    "api.put_signer": "document.signer_change",
     "web.upload": "document.upload",
     "web.sign": "document.sign",
 }

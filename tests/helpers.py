@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 
@@ -23,10 +24,15 @@ def bearer(token: str, language: str | None = None) -> dict[str, str]:
 
 
 def upload(client: FlaskClient, token: str, path: Path | None = None, *, data: bytes | None = None,
-           filename: str | None = None, **fields: str):
-    """POST a file to /api/v1/documents with form fields; minutes of the sample by default."""
+           filename: str | None = None, signers: dict[str, str] | None = None, **fields: str):
+    """POST a file to /api/v1/documents with form fields; minutes of the sample by default.
+
+    ``signers`` names the holders of signing roles, sent as the JSON ``signers`` field.
+    """
     form: dict[str, object] = {"kind": "minutes", "title": "সভার কার্যবিবরণী"}
     form.update(fields)
+    if signers is not None:
+        form["signers"] = json.dumps(signers)
     form = {key: value for key, value in form.items() if value is not None}
     if path is not None or data is not None:
         content = data if data is not None else path.read_bytes()

@@ -15,7 +15,7 @@ from config import PADES_LEVELS
 from signing.sign import SigningProfile
 from signing.stamp import StampPlacement, VisibleStamp
 
-from .. import archive, external_signing
+from .. import archive, external_signing, signers
 from ..auth import require_permission
 from ..bengali import normalise_memo_number, normalise_memo_search, parse_date
 from ..components import components
@@ -32,6 +32,7 @@ from .serializers import document_dict, iso, signature_dict
 
 MAX_TITLE_LENGTH = 1000
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
+MAX_USERNAME_LENGTH = 64
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 # Levels that the signing endpoint offers. All but B-B need a time-stamping
@@ -81,7 +82,34 @@ def _parse_upload_fields() -> archive.DocumentFields:
         except ValueError:
             raise invalid_field(name, "use YYYY-MM-DD or DD/MM/YYYY", "YYYY-MM-DD অথবা দিন/মাস/বছর (যেমন ২০/০৯/২০২১) রূপে দিন") from None
 
-    return archive.DocumentFields(kind=kind, title=title, memo_number=memo_number, **dates)
+    return archive.DocumentFields(kind=kind, title=title, memo_number=memo_number, signers=_parse_signers(), **dates)
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a role is named twice")
+    return dict(pairs)
+
+
+def _parse_signers() -> tuple[tuple[str, str], ...]:
+    """Return the roles and usernames of the optional ``signers`` field, a JSON object such as {"chair": "rahim"}.
+
+    Roles and users are checked later, against the document kind and the users table.
+    """
+    raw = _optional_text("signers")
+    if raw is None:
+        return ()
+    reason_en = 'a JSON object of roles and usernames, such as {"chair": "rahim"}, each role once'
+    reason_bn = 'ভূমিকা ও ব্যবহারকারীর নামের একটি JSON অবজেক্ট, যেমন {"chair": "rahim"}; প্রতিটি ভূমিকা একবার'
+    try:
+        named = json.loads(raw, object_pairs_hook=_reject_duplicate_keys)
+    except ValueError:
+        raise invalid_field("signers", reason_en, reason_bn) from None
+    if not isinstance(named, dict) or not all(
+            isinstance(username, str) and 0 < len(username) <= MAX_USERNAME_LENGTH for username in named.values()):
+        raise invalid_field("signers", reason_en, reason_bn)
+    return tuple(named.items())
 
 
 def _idempotency_key() -> str | None:
@@ -308,6 +336,19 @@ def complete_signature(document_id: str) -> tuple[dict, int]:
     certificates = _certificates_field(body) if body.get("certificates") is not None else []
     signature, report = external_signing.complete(document_id, g.user, handle, signature_value, certificates)
     return _signature_response(signature, report), 201
+
+
+@bp.put("/documents/<document_id>/signers/<role>")
+@require_permission("document:assign-signer")
+def put_signer(document_id: str, role: str) -> dict:
+    body = json_object()
+    username = body.get("user")
+    if username is None:
+        raise ApiProblem("field_missing", field="user")
+    if not isinstance(username, str) or not 0 < len(username) <= MAX_USERNAME_LENGTH:
+        raise invalid_field("user", "the username of an active officer", "একজন সক্রিয় কর্মকর্তার ব্যবহারকারীর নাম")
+    document = signers.change_signer(document_id, g.user, role, username)
+    return document_dict(document, detailed=True)
 
 
 @bp.put("/documents/<document_id>/legal-hold")

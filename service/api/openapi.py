@@ -127,6 +127,7 @@ def _schemas() -> dict:
             "links": {"type": "object", "additionalProperties": {"type": "string"}},
             "revisions": {"type": "array", "items": {"$ref": "#/components/schemas/Revision"}},
             "signatures": {"type": "array", "items": {"$ref": "#/components/schemas/Signature"}},
+            "signing": {"$ref": "#/components/schemas/SigningState"},
             "last_verification": {
                 "type": ["object", "null"],
                 "properties": {
@@ -136,6 +137,25 @@ def _schemas() -> dict:
                     "indication": {"type": ["string", "null"]},
                 },
             },
+        },
+    }
+    signing_state = {
+        "type": "object",
+        "description": "The signing order of the document's kind and how far it has come.",
+        "properties": {
+            "required": {"type": "array", "items": {"type": "string"}, "description": "roles in signing order"},
+            "signed": {"type": "array", "items": {"type": "string"}},
+            "next": {"type": ["string", "null"], "description": "the next role to sign; null when all have signed"},
+            "valid": {"type": "boolean",
+                      "description": "whether the latest verification of the current revision passed"},
+            "complete": {"type": "boolean", "description": "every role has signed and the signatures validate"},
+            "roles": {"type": "array", "items": {"type": "object", "properties": {
+                "role": {"type": "string"},
+                "holder": {"type": ["string", "null"],
+                           "description": "username of the officer who holds the role (or signed it); "
+                                          "null while any officer who has not signed may take it"},
+                "signed": {"type": "boolean"},
+            }}},
         },
     }
     verification = {
@@ -220,6 +240,7 @@ def _schemas() -> dict:
         "Document": document,
         "Revision": revision,
         "Signature": signature,
+        "SigningState": signing_state,
         "SignatureReport": signature_report,
         "Verification": verification,
         "ValidationData": validation_data,
@@ -294,6 +315,12 @@ def build_openapi() -> dict:
                                                 "description": "2014 or 2024 form, Bengali or ASCII digits"},
                                 "document_date": {"type": "string", "description": "YYYY-MM-DD or DD/MM/YYYY"},
                                 "meeting_date": {"type": "string", "description": "YYYY-MM-DD or DD/MM/YYYY"},
+                                "signers": {"type": "string", "contentMediaType": "application/json",
+                                            "description": "JSON object naming the officer who holds each "
+                                                           "signing role, e.g. {\"chair\": \"rahim\"}; the "
+                                                           "uploader holds the first role (member_secretary, "
+                                                           "submitter) unless it is named; a role not named may "
+                                                           "be signed by any officer who has not signed yet"},
                             },
                         }}},
                     },
@@ -349,7 +376,9 @@ def build_openapi() -> dict:
                             "level": {"type": "string", "enum": list(SUPPORTED_LEVELS)},
                             "reason": {"type": "string", "maxLength": 200},
                             "location": {"type": "string", "maxLength": 200},
-                            "role": {"type": "string", "description": "signing role; default: the next required role"},
+                            "role": {"type": "string", "description": "signing role; default: the next required "
+                                                                      "role. A role another officer holds gets "
+                                                                      "403 signature_role_not_assigned"},
                             "visible": {"type": "boolean", "description": "draw a Bengali stamp (name, designation, "
                                         "office, date in both calendars); default false"},
                             "page": {"type": "integer", "minimum": 1, "description": "stamp page; default the last"},
@@ -425,6 +454,28 @@ def build_openapi() -> dict:
                         "201": {"description": "signed and stored as a new revision",
                                 "content": {"application/json": {"schema": {"type": "object"}}}},
                         **_problem_responses(401, 403, 404, 409, 422, 500, 503),
+                    },
+                },
+            },
+            "/documents/{document_id}/signers/{role}": {
+                "put": {
+                    "summary": "Change the officer who holds a signing role that is not signed yet",
+                    "description": _roles("document:assign-signer")
+                    + " An officer may change the holders of documents they uploaded only; others get 403"
+                    " signer_change_forbidden. A role already signed gets 409 signature_role_taken. The change"
+                    " is recorded in the audit log (document.signer_change).",
+                    "parameters": [document_id, {"name": "role", "in": "path", "required": True,
+                                                 "schema": {"type": "string"},
+                                                 "description": "a role of the document's kind, e.g. chair"}],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["user"],
+                        "properties": {"user": {"type": "string", "description": "username of an active officer"}},
+                    }}}},
+                    "responses": {
+                        "200": {"description": "the document",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Document"}}}},
+                        **_problem_responses(401, 403, 404, 409, 422, 503),
                     },
                 },
             },

@@ -152,16 +152,15 @@ def make_deployment(tmp_path, postgres_cluster, dev_pki) -> Iterator:
         with app.app_context():
             upgrade()
             app.extensions["dolil"].store.ensure_bucket()
-            second = issue_certificate(dev_pki, "Second Officer")
-            second_p12 = tmp_path / "second-officer.p12"
-            second_pass = tmp_path / "second-officer.pass"
-            second_p12.write_bytes(second.to_pkcs12(b"second-passphrase"))
-            second_pass.write_bytes(b"second-passphrase")
-            credentials = {
-                "officer": (dev_pki.officer_p12_path, dev_pki.officer_passphrase_path),
-                "officer2": (second_p12, second_pass),
-            }
-            for name, role in (("officer", "officer"), ("officer2", "officer"), ("auditor", "auditor")):
+            credentials = {"officer": (dev_pki.officer_p12_path, dev_pki.officer_passphrase_path)}
+            for name, common_name in (("officer2", "Second Officer"), ("officer3", "Third Officer")):
+                issued = issue_certificate(dev_pki, common_name)
+                p12_path, passphrase_path = tmp_path / f"{name}.p12", tmp_path / f"{name}.pass"
+                p12_path.write_bytes(issued.to_pkcs12(b"passphrase"))
+                passphrase_path.write_bytes(b"passphrase")
+                credentials[name] = (p12_path, passphrase_path)
+            for name, role in (("officer", "officer"), ("officer2", "officer"), ("officer3", "officer"),
+                               ("auditor", "auditor")):
                 user = User(username=f"fault-{name}", role=role, display_name=f"Fault {name}")
                 db.session.add(user)
                 tokens[name] = issue_token(user, label="fault test")

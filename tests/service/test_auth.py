@@ -22,6 +22,7 @@ ENDPOINTS = [
     ("POST", "/api/v1/verifications", "verification:create"),
     ("GET", "/api/v1/audit-events", "audit:read"),
     ("PUT", f"/api/v1/documents/{DOCUMENT_ID}/legal-hold", "document:legal-hold"),
+    ("PUT", f"/api/v1/documents/{DOCUMENT_ID}/signers/chair", "document:assign-signer"),
     ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures/prepare", "document:sign"),
     ("POST", f"/api/v1/documents/{DOCUMENT_ID}/signatures/complete", "document:sign"),
     ("GET", f"/api/v1/documents/{DOCUMENT_ID}/revisions/1/validation-data", "document:validation-data"),
@@ -45,7 +46,8 @@ def test_every_api_view_declares_permission(app):
 def test_endpoint_table_covers_all_api_rules(app):
     rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith(GUARDED)
              for method in rule.methods - {"HEAD", "OPTIONS"}}
-    listed = {(method, path.replace(DOCUMENT_ID, "<document_id>").replace("/revisions/1/", "/revisions/<int:number>/"))
+    listed = {(method, path.replace(DOCUMENT_ID, "<document_id>").replace("/revisions/1/", "/revisions/<int:number>/")
+              .replace("/signers/chair", "/signers/<role>"))
               for method, path, _ in ENDPOINTS}
     assert rules == listed | {("GET", "/api/v1/openapi.json")}
 

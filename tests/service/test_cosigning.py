@@ -14,6 +14,8 @@ from tests.signing.test_stamp import extract_text, intersects, needs_poppler, pa
 
 SECRETARY = ("মোহাম্মদ আব্দুল্লাহ আল মামুন", "উপ-নিয়ন্ত্রক (সাইবার অপরাধ ও নিরাপত্তা)", "সিসিএ কার্যালয়")
 CHAIR = ("আবুল কালাম আজাদ", "নিয়ন্ত্রক", "সিসিএ কার্যালয়")
+# The test officer uploads; the officers of the `officers` fixture hold the roles.
+SIGNERS = {"member_secretary": "secretary", "chair": "chair"}
 
 
 def _officer(dev_pki, tmp_path, username: str, lines: tuple[str, str, str]) -> str:
@@ -64,7 +66,7 @@ def _date_line() -> str:
 @needs_poppler
 def test_both_officers_sign_visibly(client, officers, tokens, tmp_path):
     secretary, chair = officers
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
     dates = {_date_line()}
 
     first = _sign(client, secretary, document_id, visible=True)
@@ -102,7 +104,7 @@ def test_both_officers_sign_visibly(client, officers, tokens, tmp_path):
 
 def test_chair_field_reserved_when_secretary_invisible(client, officers, tokens):
     secretary, chair = officers
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     first = _sign(client, secretary, document_id)
     second = _sign(client, chair, document_id, visible=True)
@@ -116,7 +118,7 @@ def test_chair_field_reserved_when_secretary_invisible(client, officers, tokens)
 
 def test_chair_invisible_fills_reserved_field(client, officers, tokens):
     secretary, chair = officers
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
     _sign(client, secretary, document_id, visible=True)
 
     response = _sign(client, chair, document_id)
@@ -132,7 +134,7 @@ def test_chair_other_box_refused(app, client, officers, tokens):
     from service.models import Document
 
     secretary, chair = officers
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
     _sign(client, secretary, document_id, visible=True)
 
     response = _sign(client, chair, document_id, visible=True, page=3, box=[40, 40, 220, 110])
@@ -145,7 +147,7 @@ def test_chair_other_box_refused(app, client, officers, tokens):
 
 def test_chair_same_box_accepted(client, officers, tokens):
     secretary, chair = officers
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
     signed = _sign(client, secretary, document_id, visible=True)
     assert signed.status_code == 201
     content = client.get(f"/api/v1/documents/{document_id}/content", headers=bearer(tokens["auditor"])).data
@@ -171,7 +173,7 @@ def _full_page_pdf() -> bytes:
 
 def test_full_page_reserves_invisible_field(client, officers, tokens):
     secretary, chair = officers
-    uploaded = upload(client, tokens["officer"], data=_full_page_pdf(), filename="full.pdf")
+    uploaded = upload(client, tokens["officer"], data=_full_page_pdf(), filename="full.pdf", signers=SIGNERS)
     assert uploaded.status_code == 201, uploaded.get_json()
     document_id = uploaded.get_json()["id"]
 

@@ -41,6 +41,21 @@ def test_same_key_different_request_rejected(app, client, tokens):
     assert archive_state(app) == state
 
 
+def test_same_key_other_signers_rejected(app, client, tokens, chair_token):
+    first = _upload_with_key(client, tokens["officer"], "key-signers", signers={"chair": "test-chair"})
+    state = archive_state(app)
+
+    retry = _upload_with_key(client, tokens["officer"], "key-signers", signers={"chair": "test-chair"})
+    other = _upload_with_key(client, tokens["officer"], "key-signers")
+
+    assert first.status_code == 201, first.get_json()
+    assert retry.status_code == 201
+    assert retry.get_json()["id"] == first.get_json()["id"]
+    assert other.status_code == 422
+    assert other.get_json()["code"] == "idempotency_key_reused"
+    assert archive_state(app) == state
+
+
 def test_keys_scoped_per_user(app, client, tokens):
     from service.auth import issue_token
     from service.models import User

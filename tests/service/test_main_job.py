@@ -177,7 +177,8 @@ def test_user_without_credential_cannot_sign(app, client, tokens):
     db.session.add(user)
     token = issue_token(user)
     db.session.commit()
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF,
+                         signers={"member_secretary": "no-credential"}).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token))
 

@@ -42,3 +42,37 @@ def test_audit_sequence_migration_numbers_existing_events(app):
     head = db.session.get(AuditChainHead, 1)
     assert (head.sequence, head.event_hash) == (3, hashes[-1])
     assert check_chain().problems == []
+
+
+def test_signer_migration_gives_first_role_to_uploader(app):
+    import importlib.util
+    from pathlib import Path
+
+    from service.models import SignerAssignment
+
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0014_add_signer_assignments.py"
+    spec = importlib.util.spec_from_file_location("signer_assignments_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    downgrade(revision=migration.down_revision)
+    with db.engine.begin() as connection:
+        connection.execute(db.text(
+            "INSERT INTO users (id, username, display_name, role, active, created_at) "
+            "VALUES (1, 'uploader', 'Uploader', 'officer', true, CURRENT_TIMESTAMP)"))
+        for document_id, kind in (("fresh-minutes", "minutes"), ("fresh-evidence", "evidence"),
+                                  ("signed-minutes", "minutes")):
+            connection.execute(db.text(
+                "INSERT INTO documents (id, kind, title, created_by_id, created_at, legal_hold) "
+                "VALUES (:id, :kind, 'title', 1, CURRENT_TIMESTAMP, false)"), {"id": document_id, "kind": kind})
+        connection.execute(db.text(
+            "INSERT INTO revisions (id, document_id, number, object_key, sha256, size, reason, source_type, "
+            "created_by_id, created_at, retention_pending) VALUES ('revision-1', 'signed-minutes', 2, 'key', "
+            "'00', 1, 'signed', 'pdf', 1, CURRENT_TIMESTAMP, false)"))
+        connection.execute(db.text(
+            "INSERT INTO signatures (document_id, revision_id, field_name, role, signed_by_id, created_at) "
+            "VALUES ('signed-minutes', 'revision-1', 'Signature1', 'member_secretary', 1, CURRENT_TIMESTAMP)"))
+
+    upgrade()
+
+    holders = {(row.document_id, row.role, row.user_id) for row in db.session.query(SignerAssignment)}
+    assert holders == {("fresh-minutes", "member_secretary", 1), ("fresh-evidence", "submitter", 1)}

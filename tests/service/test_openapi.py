@@ -14,7 +14,7 @@ def _spec(client) -> dict:
 def test_openapi_lists_every_api_route(app, client):
     spec = _spec(client)
     documented = {(method.upper(), "/api/v1" + path.replace("{document_id}", "<document_id>")
-                   .replace("{number}", "<int:number>"))
+                   .replace("{number}", "<int:number>").replace("{role}", "<role>"))
                   for path, operations in spec["paths"].items() for method in operations}
 
     routes = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")

@@ -12,6 +12,10 @@ from tests.fixtures.softhsm import OFFICER_NAME
 from tests.helpers import MINUTES_PDF, bearer, bound_credential, upload
 
 
+# The test officer uploads; the token officer signs as member secretary.
+SIGNERS = {"member_secretary": "token-officer"}
+
+
 def _uri(token) -> str:
     return (f"pkcs11:token={urllib.parse.quote(token.token_label)};object={urllib.parse.quote(token.key_label)}"
             f"?module-path={token.library_path}")
@@ -44,7 +48,7 @@ def test_parse_uri_rejects_pin_value():
 
 def test_sign_with_pin_from_request(app, client, tokens, softhsm_token):
     token = _token_officer(softhsm_token)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token),
                            json={"pin": softhsm_token.user_pin})
@@ -54,11 +58,23 @@ def test_sign_with_pin_from_request(app, client, tokens, softhsm_token):
     assert softhsm_token.user_pin not in response.get_data(as_text=True)
 
 
+def test_role_of_other_officer_refused(app, client, tokens, softhsm_token):
+    token = _token_officer(softhsm_token)
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+
+    response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token),
+                           json={"pin": softhsm_token.user_pin})
+
+    assert response.status_code == 403, response.get_json()
+    assert response.get_json()["code"] == "signature_role_not_assigned"
+    assert db.session.get(Document, document_id).current_revision.number == 1
+
+
 def test_sign_with_pin_file(app, client, tokens, softhsm_token, tmp_path):
     pin_file = tmp_path / "pin"
     pin_file.write_text(softhsm_token.user_pin)
     token = _token_officer(softhsm_token, pin_file)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token))
 
@@ -67,7 +83,7 @@ def test_sign_with_pin_file(app, client, tokens, softhsm_token, tmp_path):
 
 def test_missing_pin_rejected(app, client, tokens, softhsm_token):
     token = _token_officer(softhsm_token)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token))
 
@@ -77,7 +93,7 @@ def test_missing_pin_rejected(app, client, tokens, softhsm_token):
 
 def test_wrong_pin_rejected(app, client, tokens, softhsm_token, caplog):
     token = _token_officer(softhsm_token)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token),
                            json={"pin": "000000"})

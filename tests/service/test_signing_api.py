@@ -56,7 +56,8 @@ def test_sign_with_unreachable_tsa_stores_nothing(make_app, tokens, unused_port)
 def test_certificate_without_non_repudiation_refused(client, tokens, dev_pki, tmp_path):
     issued = issue_certificate(dev_pki, "Officer Without Non-Repudiation", key_usage=("digital_signature",))
     token = _officer_with_credential(tmp_path, issued.to_pkcs12(b"secret"), b"secret")
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF,
+                         signers={"member_secretary": "second-officer"}).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token, "en"))
 
@@ -71,7 +72,8 @@ def test_certificate_without_non_repudiation_refused(client, tokens, dev_pki, tm
 def test_wrong_passphrase_reported(client, tokens, dev_pki, tmp_path):
     issued = issue_certificate(dev_pki, "Officer With Wrong Passphrase")
     token = _officer_with_credential(tmp_path, issued.to_pkcs12(b"right"), b"wrong", issued.asn1_certificate)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF,
+                         signers={"member_secretary": "second-officer"}).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token))
 
@@ -125,7 +127,8 @@ def test_visible_stamp_in_bengali(app, client, tokens, dev_pki, tmp_path):
     from tests.helpers import skip_unless_required
 
     token = _stamped_officer(dev_pki, tmp_path)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF,
+                         signers={"member_secretary": "stamped-officer"}).get_json()["id"]
 
     response = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(token),
                            json={"visible": True})

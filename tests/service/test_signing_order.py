@@ -10,7 +10,7 @@ def _sign(client, token, document_id, **body):
 
 
 def test_minutes_signed_by_secretary_then_chair(client, tokens, chair_token):
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers={"chair": "test-chair"}).get_json()["id"]
 
     first = _sign(client, tokens["officer"], document_id)
     second = _sign(client, chair_token, document_id, role="chair")
@@ -19,7 +19,8 @@ def test_minutes_signed_by_secretary_then_chair(client, tokens, chair_token):
     assert first.get_json()["signature"]["role"] == "member_secretary"
     assert first.get_json()["document"]["signing"] == {
         "required": ["member_secretary", "chair"], "signed": ["member_secretary"], "next": "chair", "valid": True,
-        "complete": False}
+        "complete": False, "roles": [{"role": "member_secretary", "holder": "test-officer", "signed": True},
+                                     {"role": "chair", "holder": "test-chair", "signed": False}]}
     assert second.status_code == 201
     assert second.get_json()["document"]["signing"]["complete"] is True
 
@@ -144,7 +145,7 @@ def test_signature_invalidating_earlier_refused(app, client, tokens, officer_sig
     PdfSigner(metadata, signer=officer_signer).sign_pdf(
         IncrementalPdfFileWriter(io.BytesIO(MINUTES_PDF.read_bytes())), output=certified)
     uploaded = upload(client, tokens["officer"], data=certified.getvalue(), filename="certified.pdf",
-                      kind="evidence", title="প্রত্যয়িত প্রমাণক")
+                      kind="evidence", title="প্রত্যয়িত প্রমাণক", signers={"submitter": "stamping-officer"})
     assert uploaded.status_code == 201, uploaded.get_json()
     document_id = uploaded.get_json()["id"]
 

@@ -31,7 +31,8 @@ def test_token_client_signs_through_service(app, client, tokens, softhsm_token, 
                                                     "--certificate", str(certificate_path),
                                                     "--confirm-holder", OFFICER_NAME])
     assert registered.exit_code == 0, registered.output
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF,
+                         signers={"member_secretary": "token-holder"}).get_json()["id"]
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -15,6 +15,10 @@ from signing.devpki import issue_certificate
 from tests.helpers import MINUTES_PDF, bearer, upload
 
 
+# The test officer uploads; the token officer signs as member secretary.
+SIGNERS = {"member_secretary": "token-officer"}
+
+
 def _der(certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.DER)
 
@@ -55,7 +59,7 @@ def _complete(client, token, document_id, handle, signature_value, certificates)
 
 def test_prepare_sign_complete(client, tokens, token_officer):
     token, issued, certificates = token_officer
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     prepared = _prepare(client, token, document_id, certificates)
     body = prepared.get_json()
@@ -72,7 +76,7 @@ def test_prepare_sign_complete(client, tokens, token_officer):
 
 def test_handle_completes_once(client, tokens, token_officer):
     token, issued, certificates = token_officer
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
     body = _prepare(client, token, document_id, certificates).get_json()
     value = _sign_attributes(issued, body["signed_attributes"])
     _complete(client, token, document_id, body["handle"], value, certificates)
@@ -86,7 +90,7 @@ def test_handle_completes_once(client, tokens, token_officer):
 def test_wrong_signature_value_rejected(client, tokens, token_officer, dev_pki):
     token, _, certificates = token_officer
     other = issue_certificate(dev_pki, "Someone Else")
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
     body = _prepare(client, token, document_id, certificates).get_json()
 
     response = _complete(client, token, document_id, body["handle"], _sign_attributes(other, body["signed_attributes"]),
@@ -100,7 +104,7 @@ def test_wrong_signature_value_rejected(client, tokens, token_officer, dev_pki):
 def test_unregistered_certificate_rejected(client, tokens, token_officer, dev_pki):
     token, _, _ = token_officer
     unregistered = issue_certificate(dev_pki, "Unregistered")
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     response = _prepare(client, token, document_id, [base64.b64encode(_der(unregistered.certificate)).decode()])
 
@@ -110,7 +114,7 @@ def test_unregistered_certificate_rejected(client, tokens, token_officer, dev_pk
 
 def test_other_users_handle_not_found(client, tokens, token_officer):
     token, issued, certificates = token_officer
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
     body = _prepare(client, token, document_id, certificates).get_json()
 
     response = _complete(client, tokens["officer"], document_id, body["handle"],
@@ -119,24 +123,26 @@ def test_other_users_handle_not_found(client, tokens, token_officer):
     assert response.status_code == 404
 
 
-def test_stale_preparation_refused(client, tokens, token_officer):
+def test_stale_preparation_refused(client, tokens, token_officer, chair_token):
     token, issued, certificates = token_officer
     document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(tokens["officer"]))
+    # The chair's role has no holder, so both officers may take it.
     body = _prepare(client, token, document_id, certificates).get_json()
     # Meanwhile another officer signs in the same role.
-    client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(tokens["officer"]))
+    client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(chair_token))
 
     response = _complete(client, token, document_id, body["handle"], _sign_attributes(issued, body["signed_attributes"]),
                          certificates)
 
     assert response.status_code == 409
-    assert db.session.get(Document, document_id).current_revision.number == 2
+    assert db.session.get(Document, document_id).current_revision.number == 3
 
 
 @pytest.mark.parametrize("level", ["B-T", "B-LT", "B-LTA", "B-X"])
 def test_level_without_timestamp_service_rejected(client, tokens, token_officer, level):
     token, _, certificates = token_officer
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
 
     response = _prepare(client, token, document_id, certificates, level=level)
 
@@ -153,7 +159,7 @@ def test_two_phase_secretary_certifies_and_chair_fills_field(client, tokens, tok
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     token, issued, certificates = token_officer
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers=SIGNERS).get_json()["id"]
     body = _prepare(client, token, document_id, certificates).get_json()
     certified = _complete(client, token, document_id, body["handle"],
                           _sign_attributes(issued, body["signed_attributes"]), certificates)
