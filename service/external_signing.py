@@ -57,11 +57,8 @@ def certificate_fingerprint(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def _registered_certificate(user: User, certificates: list[bytes]) -> tuple[asn1_x509.Certificate, list]:
-    """Return the signer certificate and chain, if the signer's is registered to the user as external."""
-    if not certificates:
-        raise ApiProblem("field_missing", field="certificates")
-    fingerprint = certificate_fingerprint(certificates[0])
+def _registered_credential(user: User, fingerprint: str) -> SigningCredential:
+    """Return the user's active external credential for the certificate with this SHA-256, or raise ``certificate_not_registered``."""
     registered = db.session.execute(
         db.select(SigningCredential).where(
             SigningCredential.user_id == user.id,
@@ -72,6 +69,14 @@ def _registered_certificate(user: User, certificates: list[bytes]) -> tuple[asn1
     ).scalar_one_or_none()
     if registered is None:
         raise ApiProblem("certificate_not_registered")
+    return registered
+
+
+def _registered_certificate(user: User, certificates: list[bytes]) -> tuple[asn1_x509.Certificate, list]:
+    """Return the signer certificate and chain, if the signer's is registered to the user as external."""
+    if not certificates:
+        raise ApiProblem("field_missing", field="certificates")
+    registered = _registered_credential(user, certificate_fingerprint(certificates[0]))
     try:
         signer = asn1_x509.Certificate.load(certificates[0])
         chain = [asn1_x509.Certificate.load(der) for der in certificates[1:]]
@@ -138,6 +143,11 @@ def complete(document_id: str, user: User, handle: str, signature_value: bytes,
     parts = components()
     try:
         state = ExternalSignatureState.from_bytes(pending.state)
+        # The credential may have been deactivated since the preparation. The
+        # certificate's validity, key usage, path and revocation are checked
+        # again by complete_external_signature under the policy.
+        check_credential_certificate(_registered_credential(user, pending.certificate_sha256),
+                                     state.signer_certificate)
         signed = complete_external_signature(state, signature_value,
                                              timestamper=parts.timestamper if state.timestamp_required else None,
                                              expected_input_sha256=revision.sha256,

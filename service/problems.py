@@ -156,8 +156,11 @@ def audit_refusal(problem: ApiProblem) -> None:
     try:
         # The request's own changes, if any, were not committed; only the event is.
         db.session.rollback()
-        record_event(action, "refused", actor=user, document_id=document_id or None,
-                     details={"code": problem.code, "status": problem.status})
+        details: dict[str, object] = {"code": problem.code, "status": problem.status}
+        # Codes with several causes, such as signer_certificate_rejected, carry the cause in "reason".
+        if isinstance(problem.params.get("reason"), str):
+            details["reason"] = problem.params["reason"]
+        record_event(action, "refused", actor=user, document_id=document_id or None, details=details)
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()

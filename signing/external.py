@@ -50,6 +50,7 @@ from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation.dss import async_add_validation_info
+from pyhanko_certvalidator.context import ValidationContext
 from pyhanko_certvalidator.errors import PathError, ValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -345,6 +346,11 @@ def prepare_external_signature(
     period and nonRepudiation key usage, and with a ``policy`` also the path to the
     policy's trust anchors and revocation.
 
+    The profile's stamp, reserved fields and certification are applied as
+    :func:`signing.sign.sign_pdf` applies them. The stamp's appearance is
+    written into the prepared PDF, so the document digest that the signed
+    attributes carry covers it, and completion cannot change it.
+
     With a ``timestamper`` (required for levels B-T, B-LT and B-LTA), a
     time-stamp token is requested once to measure its size, and space for the
     signature time-stamp is reserved. The token itself is requested at
@@ -415,11 +421,13 @@ def complete_external_signature(
     A state prepared with a timestamper needs a ``timestamper`` here, which adds
     the signature time-stamp (B-T). A state prepared without one reserved no space
     for a time-stamp, so passing a timestamper raises
-    :class:`~signing.errors.SigningProfileError`. For B-LT and B-LTA the signer's
-    path is validated again under ``policy`` (required) with revocation
-    checking. The certificates, CRLs and OCSP responses of the signer's and the
-    time-stamping authority's paths then go into the document security store
-    (DSS) in a new revision, and B-LTA adds a document time-stamp after it.
+    :class:`~signing.errors.SigningProfileError`. With a ``policy`` the signer's
+    path is validated again under it with revocation checking, at every level,
+    so a certificate revoked since the preparation is rejected
+    (:class:`~signing.errors.SignerCertificateRejected`). B-LT and B-LTA require
+    the policy: the certificates, CRLs and OCSP responses of the signer's and
+    the time-stamping authority's paths then go into the document security
+    store (DSS) in a new revision, and B-LTA adds a document time-stamp after it.
 
     The output starts with the prepared PDF's bytes before the placeholder, so the
     original document is a prefix of it. Raises :class:`ExternalStateInvalid`,
@@ -689,6 +697,31 @@ def _verify_signature_value(state: ExternalSignatureState, signature_value: byte
 
 async def _complete(state: ExternalSignatureState, signature_value: bytes, timestamper: TimeStamper | None,
                     policy: ValidationPolicy | None, at: datetime | None) -> bytes:
+    """Check the signer's path under ``policy`` when one is given, then embed the signature and add B-LT and B-LTA data.
+
+    The path is checked again, with revocation, because the certificate may
+    have been revoked or its path may have expired since the signature was
+    prepared. The validation context of that check then supplies the
+    revocation data of B-LT and B-LTA.
+    """
+    if policy is None:
+        output = await _embed_signature(state, signature_value, timestamper)
+        return output.getvalue()
+
+    async with open_fetcher_backend(policy) as (backend, record):
+        context = await check_signer_chain(
+            state.signer_certificate, state.chain, policy, backend if record is not None else None, at=at
+        )
+        output = await _embed_signature(state, signature_value, timestamper)
+        if state.long_term:
+            assert timestamper is not None
+            await _add_long_term_data(output, state, timestamper, context)
+    return output.getvalue()
+
+
+async def _embed_signature(state: ExternalSignatureState, signature_value: bytes,
+                           timestamper: TimeStamper | None) -> io.BytesIO:
+    """Build the CMS SignedData and write it into the placeholder of a copy of the prepared PDF."""
     signer = _external_signer(state.signer_certificate, state.chain, signature_value)
     _, start, end, _ = state.byte_range
     output = io.BytesIO(state.prepared_pdf)
@@ -709,48 +742,41 @@ async def _complete(state: ExternalSignatureState, signature_value: bytes, times
         raise SignatureCreationFailed(str(exc)) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise SignatureCreationFailed(repr(exc)) from exc
-    if state.long_term:
-        assert policy is not None and timestamper is not None
-        await _add_long_term_data(output, state, timestamper, policy, at)
-    return output.getvalue()
+    return output
 
 
 async def _add_long_term_data(output: io.BytesIO, state: ExternalSignatureState, timestamper: TimeStamper,
-                              policy: ValidationPolicy, at: datetime | None) -> None:
+                              context: ValidationContext) -> None:
     """Append the DSS revision (B-LT) and, for B-LTA, a document time-stamp to the completed PDF in ``output``.
 
-    The signer's path is validated again with revocation checking, as
-    :func:`signing.sign.sign_pdf` does before it signs, and the validation
-    context then contains the revocation data to store.
+    ``context`` is the validation context of the signer's path check, which
+    contains the revocation data to store. It fetches what the time-stamping
+    authority's path needs while the caller keeps its fetcher backend open.
     """
-    async with open_fetcher_backend(policy) as (backend, record):
-        context = await check_signer_chain(
-            state.signer_certificate, state.chain, policy, backend if record is not None else None, at=at
+    try:
+        reader = PdfFileReader(output)
+        embedded = next(
+            signature for signature in reader.embedded_signatures
+            if signature.field_name == state.profile.field_name
         )
-        try:
-            reader = PdfFileReader(output)
-            embedded = next(
-                signature for signature in reader.embedded_signatures
-                if signature.field_name == state.profile.field_name
+        # Roots are left out, as in the signature itself: validators take them from their trust anchors.
+        await async_add_validation_info(embedded, context, in_place=True, embed_roots=False)
+        if state.level == "B-LTA":
+            writer = IncrementalPdfFileWriter(output)
+            await PdfTimeStamper(timestamper).async_timestamp_pdf(
+                writer, DIGEST_ALGORITHM, context, in_place=True, embed_roots=False
             )
-            # Roots are left out, as in the signature itself: validators take them from their trust anchors.
-            await async_add_validation_info(embedded, context, in_place=True, embed_roots=False)
-            if state.level == "B-LTA":
-                writer = IncrementalPdfFileWriter(output)
-                await PdfTimeStamper(timestamper).async_timestamp_pdf(
-                    writer, DIGEST_ALGORITHM, context, in_place=True, embed_roots=False
-                )
-        except TimestampRequestError as exc:
-            raise TimestampFailed(str(exc)) from exc
-        except (PathError, ValidationError) as exc:
-            raise SignatureCreationFailed(
-                f"a certificate could not be validated under the policy: {exc}"
-            ) from exc
-        except OSError as exc:
-            # The PDF is in memory, so an OSError comes from the time-stamping or revocation clients.
-            raise TimestampFailed(repr(exc)) from exc
-        except (PyHankoSigningError, PdfError, StopIteration) as exc:
-            raise SignatureCreationFailed(f"adding the long-term validation data failed: {exc!r}") from exc
+    except TimestampRequestError as exc:
+        raise TimestampFailed(str(exc)) from exc
+    except (PathError, ValidationError) as exc:
+        raise SignatureCreationFailed(
+            f"a certificate could not be validated under the policy: {exc}"
+        ) from exc
+    except OSError as exc:
+        # The PDF is in memory, so an OSError comes from the time-stamping or revocation clients.
+        raise TimestampFailed(repr(exc)) from exc
+    except (PyHankoSigningError, PdfError, StopIteration) as exc:
+        raise SignatureCreationFailed(f"adding the long-term validation data failed: {exc!r}") from exc
 
 
 # --- serialisation helpers -------------------------------------------------------

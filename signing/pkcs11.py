@@ -347,6 +347,10 @@ def _build_signer(
         ca_chain=list(ca_certificates),
         other_certs_to_pull=settings.chain_cert_labels,
         embed_roots=False,
+        # EC keys sign a digest computed here with plain CKM_ECDSA, because
+        # many tokens lack the hash-and-sign CKM_ECDSA_SHA256 (SoftHSM 2.6.1
+        # rejects it as MechanismInvalid). RSA keys keep CKM_SHA256_RSA_PKCS.
+        use_raw_mechanism=certificate.public_key.algorithm == "ec",
     )
     # Reading signing_cert makes pyHanko pull the chain certificates and the
     # key handle now, while errors can still be reported as credential errors.

@@ -103,6 +103,36 @@ def test_unknown_argument_values_not_echoed(extra, capsys):
     assert "654321" not in capsys.readouterr().err
 
 
+def test_stamp_options_sent_with_visible():
+    arguments = dolil_sign.build_parser().parse_args(
+        _required_arguments() + ["--visible", "--page", "3", "--box", "360,490,530,560"]
+    )
+
+    assert dolil_sign.stamp_options(arguments) == {"visible": True, "page": 3, "box": [360.0, 490.0, 530.0, 560.0]}
+
+
+def test_no_stamp_options_without_visible():
+    arguments = dolil_sign.build_parser().parse_args(_required_arguments())
+
+    assert dolil_sign.stamp_options(arguments) == {}
+
+
+@pytest.mark.parametrize("extra", [["--page", "2"], ["--box", "1,2,3,4"], ["--visible", "--page", "0"]])
+def test_stamp_placement_needs_visible_page(extra):
+    arguments = dolil_sign.build_parser().parse_args(_required_arguments() + extra)
+
+    with pytest.raises(dolil_sign.UsageError):
+        dolil_sign.stamp_options(arguments)
+
+
+@pytest.mark.parametrize("box", ["1,2,3", "a,b,c,d"])
+def test_malformed_box_rejected(box, capsys):
+    with pytest.raises(SystemExit):
+        dolil_sign.build_parser().parse_args(_required_arguments() + ["--visible", "--box", box])
+
+    assert "x1,y1,x2,y2" in capsys.readouterr().err
+
+
 def test_pin_read_from_environment():
     assert dolil_sign.read_pin({"DOLIL_TOKEN_PIN": "secret-pin"}, "officer-token") == "secret-pin"
 

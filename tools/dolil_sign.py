@@ -7,7 +7,8 @@ program checks that they name the token's certificate, signs them on the token
 signature value with the token's certificates back to the service::
 
     POST {url}/api/v1/documents/{id}/signatures/prepare
-        request  {"certificates": [base64 DER, signer first]}
+        request  {"certificates": [base64 DER, signer first],
+                  optional "level", "visible", "page", "box"}
         response {"handle", "signed_attributes" (base64 DER),
                   "digest_algorithm", "signature_mechanism"}
     POST {url}/api/v1/documents/{id}/signatures/complete
@@ -332,14 +333,18 @@ class ServiceClient:
         self._timeout = timeout
         self._opener = urllib.request.build_opener(_RejectRedirects())
 
-    def prepare(self, document_id: str, certificates: Sequence[bytes], level: str | None = None) -> dict[str, Any]:
+    def prepare(self, document_id: str, certificates: Sequence[bytes], level: str | None = None,
+                stamp: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Request signed attributes for the document and return the checked response.
 
         ``level`` is the PAdES level to produce; None leaves the choice to the service.
+        ``stamp`` holds the request's stamp members (``visible``, ``page``, ``box``);
+        the service draws the stamp into the document before it computes the digest.
         """
         body: dict[str, Any] = {"certificates": [_b64(cert) for cert in certificates]}
         if level is not None:
             body["level"] = level
+        body.update(stamp or {})
         response = self._post(document_id, "prepare", body)
         for name in ("handle", "signed_attributes", "digest_algorithm", "signature_mechanism"):
             if not isinstance(response.get(name), str) or not response[name]:
@@ -467,9 +472,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="PAdES level of the signature. Default: the service's, B-LTA when it has a timestamp service",
     )
     parser.add_argument(
+        "--visible",
+        action="store_true",
+        help="draw the service's Bengali stamp (name, designation, office, date) on the page. "
+        "A field that the certification reserved keeps its place",
+    )
+    parser.add_argument("--page", type=int, help="page of the stamp, from 1. Default: the last page")
+    parser.add_argument(
+        "--box",
+        type=_parse_box,
+        help="rectangle of the stamp as x1,y1,x2,y2 in PDF points. Default: free space below the text",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, help="timeout of each HTTP request, in seconds"
     )
     return parser
+
+
+def _parse_box(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not four numbers x1,y1,x2,y2") from None
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"{text!r} is not four numbers x1,y1,x2,y2")
+    return values
+
+
+def stamp_options(arguments: argparse.Namespace) -> dict[str, Any]:
+    """Return the prepare request's stamp members for the command line options; empty for an invisible signature."""
+    if not arguments.visible:
+        if arguments.page is not None or arguments.box is not None:
+            raise UsageError("--page and --box place a stamp: add --visible")
+        return {}
+    options: dict[str, Any] = {"visible": True}
+    if arguments.page is not None:
+        if arguments.page < 1:
+            raise UsageError("--page counts from 1")
+        options["page"] = arguments.page
+    if arguments.box is not None:
+        options["box"] = arguments.box
+    return options
 
 
 def read_pin(environ: Mapping[str, str], token_label: str) -> str:
@@ -490,6 +533,7 @@ def run(arguments: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, 
     if not api_token:
         raise UsageError(f"no API token: pass --token or set {API_TOKEN_VARIABLE}")
     client = ServiceClient(arguments.url, api_token, timeout=arguments.timeout)
+    stamp = stamp_options(arguments)
     settings = TokenSettings(
         library_path=arguments.pkcs11_lib,
         token_label=arguments.token_label,
@@ -501,7 +545,7 @@ def run(arguments: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, 
 
     with open_token_key(settings, pin) as key:
         logger.info("signer: %s", _describe_certificate(key.certificate))
-        prepared = client.prepare(arguments.document, key.certificates, arguments.level)
+        prepared = client.prepare(arguments.document, key.certificates, arguments.level, stamp)
         message_digest = check_signed_attributes(prepared["signed_attributes"], key.certificate)
         logger.info("document %s: signing document digest %s", arguments.document, message_digest.hex())
         signature_value = key.sign(prepared["signed_attributes"])

@@ -251,16 +251,15 @@ def _requested_stamp(body: dict) -> VisibleStamp | None:
     return archive.signature_stamp(g.user, placement)
 
 
-@bp.post("/documents/<document_id>/signatures")
-@require_permission("document:sign")
-def create_signature(document_id: str) -> tuple[dict, int]:
-    body = request.get_json(silent=True) if request.content_length else {}
-    if body is None or not isinstance(body, dict):
-        raise invalid_field("request", "send a JSON object or an empty body", "একটি JSON অবজেক্ট অথবা খালি বডি পাঠান")
+def _signing_request(body: dict, levels: tuple[str, ...]) -> tuple[SigningProfile, str | None]:
+    """Return the profile and role a signing request names; server-side and two-phase signing share these options.
 
+    The stamp's date line is today's date in Bangladesh when the request is
+    handled, so a two-phase stamp carries the date of its preparation.
+    """
     settings = current_app.config["DOLIL_SETTINGS"]
     level = body.get("level") or ("B-LTA" if settings.tsa_url else "B-B")
-    if level not in PADES_LEVELS or level not in SUPPORTED_LEVELS:
+    if level not in PADES_LEVELS or level not in levels:
         raise invalid_field("level", "use B-B, B-T, B-LT or B-LTA", "B-B, B-T, B-LT অথবা B-LTA দিন")
     if level != "B-B" and not settings.tsa_url:
         raise invalid_field("level", f"{level} needs a timestamp service, and none is configured",
@@ -276,7 +275,17 @@ def create_signature(document_id: str) -> tuple[dict, int]:
         raise invalid_field("role", "a role name such as 'chair'", "'chair'-এর মতো একটি ভূমিকার নাম")
 
     stamp = _requested_stamp(body)
-    profile = SigningProfile(level=level, reason=reason, location=location, stamp=stamp)
+    return SigningProfile(level=level, reason=reason, location=location, stamp=stamp), role
+
+
+@bp.post("/documents/<document_id>/signatures")
+@require_permission("document:sign")
+def create_signature(document_id: str) -> tuple[dict, int]:
+    body = request.get_json(silent=True) if request.content_length else {}
+    if body is None or not isinstance(body, dict):
+        raise invalid_field("request", "send a JSON object or an empty body", "একটি JSON অবজেক্ট অথবা খালি বডি পাঠান")
+
+    profile, role = _signing_request(body, SUPPORTED_LEVELS)
     pin = body.get("pin")
     if pin is not None and (not isinstance(pin, str) or not pin):
         raise invalid_field("pin", "the token PIN as a text", "টোকেনের পিন লেখা হিসেবে দিন")
@@ -306,16 +315,9 @@ def _certificates_field(body: dict) -> list[bytes]:
 @require_permission("document:sign")
 def prepare_signature(document_id: str) -> tuple[dict, int]:
     body = json_object()
-    settings = current_app.config["DOLIL_SETTINGS"]
-    level = body.get("level") or ("B-LTA" if settings.tsa_url else "B-B")
-    if level not in external_signing.EXTERNAL_LEVELS or (level != "B-B" and not settings.tsa_url):
-        raise invalid_field("level", "use B-B, or B-T, B-LT or B-LTA when a timestamp service is configured",
-                            "B-B, অথবা টাইমস্ট্যাম্প সেবা থাকলে B-T, B-LT বা B-LTA দিন")
-    role = body.get("role")
-    if role is not None and not isinstance(role, str):
-        raise invalid_field("role", "a role name such as 'chair'", "'chair'-এর মতো একটি ভূমিকার নাম")
-    profile = SigningProfile(level=level, reason=body.get("reason") if isinstance(body.get("reason"), str) else None)
-    prepared = external_signing.prepare(document_id, g.user, profile, _certificates_field(body), role)
+    certificates = _certificates_field(body)
+    profile, role = _signing_request(body, external_signing.EXTERNAL_LEVELS)
+    prepared = external_signing.prepare(document_id, g.user, profile, certificates, role)
     return {
         "handle": prepared.handle,
         "signed_attributes": base64.b64encode(prepared.signed_attributes).decode(),

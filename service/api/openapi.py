@@ -405,7 +405,9 @@ def build_openapi() -> dict:
                     "summary": "Prepare a two-phase signature for a key the service never holds",
                     "description": _roles("document:sign") + " The signer certificate must be registered to the "
                     "caller (flask credentials add-external). The key holder signs `signed_attributes` "
-                    "(RSASSA-PKCS1-v1_5 with SHA-256) and completes within 10 minutes.",
+                    "(RSASSA-PKCS1-v1_5 with SHA-256) and completes within 10 minutes. A stamp requested with "
+                    "`visible` is drawn into the prepared revision, with the date of the preparation (the day "
+                    "in Bangladesh), and the signed digest covers it, so completion cannot change it.",
                     "parameters": [document_id],
                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
                         "type": "object",
@@ -417,8 +419,15 @@ def build_openapi() -> dict:
                                       "description": "B-LTA by default when a timestamp service is configured, "
                                                      "otherwise B-B; completion adds the validation data of "
                                                      "B-LT and the document timestamp of B-LTA"},
-                            "role": {"type": "string"},
-                            "reason": {"type": "string"},
+                            "role": {"type": "string", "description": "signing role; default: the next required role"},
+                            "reason": {"type": "string", "maxLength": 200},
+                            "location": {"type": "string", "maxLength": 200},
+                            "visible": {"type": "boolean", "description": "draw a Bengali stamp (name, designation, "
+                                        "office, the preparation's date in both calendars); default false"},
+                            "page": {"type": "integer", "minimum": 1, "description": "stamp page; default the last"},
+                            "box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
+                                    "description": "stamp rectangle [x1, y1, x2, y2] in PDF points; "
+                                                   "default: free space below the content"},
                         },
                     }}}},
                     "responses": {

@@ -422,6 +422,74 @@ def test_long_term_completion_checks_revocation(sample, live_pki):
     assert caught.value.reason == "revoked"
 
 
+def test_completion_checks_revocation_at_b_b(sample, live_pki):
+    """Every level checks revocation again at completion, not only B-LT and B-LTA, which collect the data."""
+    signer = live_pki.signer("revoked-after")
+    key = serialization.load_der_private_key(signer.signing_key.dump(), password=None)
+    moment = live_pki.base_time - timedelta(days=2)
+    with live_pki.services_at(moment):
+        prepared = prepare_external_signature(sample, signer.signing_cert, list(signer.cert_registry),
+                                              SigningProfile(), policy=live_pki.policy(), at=moment)
+    signature_value = key.sign(prepared.signed_attributes_der, ec.ECDSA(hashes.SHA256()))
+
+    with pytest.raises(SignerCertificateRejected) as caught:
+        complete_external_signature(prepared.state, signature_value, policy=live_pki.policy())
+
+    assert caught.value.reason == "revoked"
+
+
+def _stamped_preparation(sample, officer, dev_policy):
+    from signing.stamp import StampPlacement, VisibleStamp, stamp_lines
+
+    lines = stamp_lines("আবুল কালাম আজাদ", "নিয়ন্ত্রক", "সিসিএ কার্যালয়", "১১ আশ্বিন ১৪২৮ / ২৬ সেপ্টেম্বর ২০২১")
+    profile = SigningProfile(stamp=VisibleStamp(lines, StampPlacement()))
+    return prepare_external_signature(sample, officer.certificate, officer.chain, profile, policy=dev_policy)
+
+
+def _appearance_stream(pdf: bytes, field_name: str) -> bytes:
+    """Return the encoded bytes of a signature field's normal appearance stream."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(pdf))
+    for entry in reader.root["/AcroForm"]["/Fields"]:
+        field = entry.get_object()
+        if str(field["/T"]) == field_name:
+            widget = field if "/AP" in field else field["/Kids"][0].get_object()
+            return widget["/AP"]["/N"].get_object().encoded_data
+    raise AssertionError(f"no field {field_name}")
+
+
+def test_stamp_prepared_and_completed(sample, officer, dev_policy):
+    prepared = _stamped_preparation(sample, officer, dev_policy)
+    pdf = base64.b64decode(_state_document(prepared.state)["prepared_pdf"]["data"])
+
+    signed = complete_external_signature(prepared.state, officer.sign(prepared.signed_attributes_der),
+                                         policy=dev_policy)
+
+    appearance = _appearance_stream(pdf, prepared.field_name)
+    assert len(appearance) > 100
+    assert _appearance_stream(signed, prepared.field_name) == appearance
+    _assert_valid(signed, dev_policy)
+
+
+def test_altered_stamp_rejected(sample, officer, dev_policy):
+    """The document digest covers the stamp's appearance, so a state with another stamp cannot be completed."""
+    prepared = _stamped_preparation(sample, officer, dev_policy)
+    document = _state_document(prepared.state)
+    pdf = base64.b64decode(document["prepared_pdf"]["data"])
+    appearance = _appearance_stream(pdf, prepared.field_name)
+    offset = pdf.index(appearance, document["input"]["length"])
+    _flip_pdf_byte(document, offset + len(appearance) // 2, update_digest=True)
+
+    with pytest.raises(ExternalStateInvalid) as caught:
+        complete_external_signature(_encode_state(document), officer.sign(prepared.signed_attributes_der))
+
+    assert caught.value.reason == "altered"
+    assert "byte range digest" in caught.value.detail
+
+
 def test_certificate_without_non_repudiation_rejected(sample, dev_pki):
     issued = issue_certificate(dev_pki, "Dolil Clerk", key_usage=("digital_signature",))
 

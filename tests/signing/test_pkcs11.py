@@ -50,6 +50,26 @@ def test_token_signature_validates(softhsm_token, sample, soft_fail):
     assert len(signature.chain) == 3
 
 
+def test_ec_token_signature_validates(softhsm_keys, live_pki, sample):
+    """An EC key signs through plain CKM_ECDSA, which SoftHSM2 supports, with the digest computed outside the token."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    signer = live_pki.signer("valid")
+    key = serialization.load_der_private_key(signer.signing_key.dump(), password=None)
+    softhsm_keys.add("ec-signer", key, x509.load_der_x509_certificate(signer.signing_cert.dump()))
+    settings = Pkcs11Settings(library_path=softhsm_keys.token.library_path,
+                              token_label=softhsm_keys.token.token_label, key_label="ec-signer")
+
+    with open_pkcs11_signer(settings, softhsm_keys.token.user_pin, ca_certificates=live_pki.intermediates) as token:
+        signed = sign_pdf(sample, token, SigningProfile(level="B-B"), policy=live_pki.policy())
+
+    report = validate_pdf(signed, live_pki.policy())
+    assert report.indication == "TOTAL_PASSED"
+    (signature,) = report.signatures
+    assert "Valid Signer" in signature.signer_subject
+
+
 def test_concurrent_token_signatures_validate(softhsm_token, sample, soft_fail):
     def sign_once(reason: str) -> bytes:
         with open_pkcs11_signer(softhsm_token.settings(), softhsm_token.user_pin) as signer:
