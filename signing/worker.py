@@ -347,7 +347,7 @@ def _worker_loop(connection, memory_bytes: int) -> None:
         except Exception as error:  # for example a result that cannot be pickled
             connection.send((("failed", type(error).__name__, str(error)), [], 0))
         if outcome[0] == "memory":
-            # The caller stops this worker; nothing more should run in it.
+            # The caller stops this worker, so nothing more runs in it.
             return
 
 

@@ -180,7 +180,7 @@ def test_part_size_setting_within_s3_limits(part_size):
         Settings(s3_part_size=part_size).validate()
 
 
-def test_small_revision_read_in_memory_large_one_spooled(app, tokens, monkeypatch):
+def test_small_revision_read_in_memory(app, tokens, monkeypatch):
     client = app.test_client()
     data = generate_pdf(2 * 1024 * 1024)
     document_id = upload(client, tokens["officer"], data=data, filename="medium.pdf").get_json()["id"]

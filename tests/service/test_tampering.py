@@ -116,7 +116,7 @@ def test_page_changed_after_signing_not_passed(app, client, tokens):
     assert signature["changes"]
 
 
-def test_longer_object_than_recorded_refused_and_spooled(unlocked_app, tokens, monkeypatch):
+def test_overlong_object_spooled_and_refused(unlocked_app, tokens, monkeypatch):
     """Bytes appended below the service are hashed from a spool file, not memory, and never served."""
     app = unlocked_app
     unlocked = app.extensions["dolil"].store
