@@ -144,19 +144,20 @@ figures of this run.
 - **Upload + sign + store end to end (target 2x).** The target cannot be met
   while a signature is validated before it is stored. In the signing request,
   signing takes about 35% of the time and the validation of the signed PDF
-  about 32%; that validation costs about as much as the signing itself (see
-  In-process validation: 16 ms against 12 ms), so signing and validating
-  alone come to about 1.8 times the baseline, which signs once and PUTs once.
+  about 32%. That validation costs about as much as the signing itself (the
+  sections In-process signing and In-process validation below measure both
+  on their own), so signing and validating alone come to nearly twice the
+  baseline, which signs once and PUTs once.
   The rest of the signing request is the PUTs of the signed PDF and of its
   validation data (about 11%), the rows, the audit event and the commits with
   the final retention (about 7%), the GET of the stored upload and its fixity
-  check (about 3%), and the token, the document and the JSON answer (about 4%).
+  check (about 3%), and the token, the document and the JSON response (about 4%).
   The upload request adds the upload checks in a worker process (now reused
   between uploads, about 4 ms instead of the 20 ms a new process took), a PUT,
   the rows, an audit event and a commit. On PostgreSQL each statement and
   commit is a round trip, so both requests take longer than on SQLite.
 - **Repeat verified retrieval (target 1.25x).** For the 38 KiB sample the
-  baseline is one GET and a hash, under 2 ms. A verified read makes the same
+  baseline is one GET and a hash, a few milliseconds. A verified read makes the same
   GET and hash (about a third of the server's time) and also sends the request
   through gunicorn and Flask, looks up the token (about 15%) and the document
   (about 6%), appends the read to the audit chain (about 14%) and commits it
@@ -165,11 +166,11 @@ figures of this run.
   several times the GET. The audit event is the archive's record that the
   document was read and is committed before the bytes are sent; the read log
   is kept durable (no `synchronous_commit = off` on PostgreSQL), because a
-  crash would otherwise lose reads that were already served. Revisions up to
-  16 MiB are now read into memory and sent from there instead of through a
-  spool file; larger ones still pass through a spool file, so their bytes
-  cross the loopback twice and pass through the page cache, while the
-  baseline reads them once.
+  crash would otherwise lose reads that were already served. For large files
+  the relay is the cost: the bytes cross the loopback from the store to Dolil
+  and again to the client, while the baseline reads them once. Revisions up
+  to 16 MiB are now read into memory and sent from there; larger ones also
+  pass through a spool file and the page cache.
 - **Revocation data.** The suite's policy fetches no CRLs or OCSP responses,
   so no figure here includes a fetch; a cache of fetched revocation data
   would not change them.
