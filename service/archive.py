@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -72,6 +73,10 @@ class DocumentFields:
 # Stored PDFs up to this size are validated in this process from memory;
 # larger ones in a bounded worker process that reads their spool file.
 IN_PROCESS_VALIDATION_BYTES = 16 * 1024 * 1024
+# Stored revisions up to this size are read into memory rather than into a
+# spool file. Validation reads them into memory anyway (see above), so this
+# does not raise a read's peak memory, and a small file is sent from memory.
+IN_MEMORY_BYTES = IN_PROCESS_VALIDATION_BYTES
 # Chunk size when hashing or sending a spool file.
 CHUNK_SIZE = 1024 * 1024
 
@@ -84,7 +89,7 @@ class RetrievedContent:
     revision_number: int
     sha256: str
     file: BinaryIO
-    """A spool file holding the verified bytes, positioned at its start; the caller closes it."""
+    """A spool file or ``io.BytesIO`` holding the verified bytes, positioned at its start; the caller closes it."""
     size: int
     report: ValidationReport
     verified_at: datetime
@@ -384,11 +389,26 @@ def _spool_revision(document: Document, revision: Revision, user: User | None) -
     """Copy exactly the recorded version of a revision into a new spool file.
 
     Returns the file, positioned at its start, with the SHA-256 and size of
-    its bytes; the caller closes it.
+    its bytes; the caller closes it. A revision of up to IN_MEMORY_BYTES is
+    held in memory (an ``io.BytesIO``) instead of a file on disk.
     """
-    spool = new_spool_file(components().settings, "object-")
+    spool: BinaryIO | None = None
+    store = components().store
+    spool: BinaryIO
     try:
-        digest, size = components().store.get_to_file(revision.object_key, revision.version_id, spool)
+        if revision.size <= IN_MEMORY_BYTES:
+            spool = io.BytesIO()
+            try:
+                digest, size = store.get_to_file(revision.object_key, revision.version_id,
+                                                 _BoundedBuffer(spool, revision.size))
+            except _BufferFull:
+                # More bytes than recorded, so the fixity check will fail; the
+                # spool file keeps them out of memory.
+                spool = new_spool_file(components().settings, "object-")
+                digest, size = store.get_to_file(revision.object_key, revision.version_id, spool)
+        else:
+            spool = new_spool_file(components().settings, "object-")
+            digest, size = store.get_to_file(revision.object_key, revision.version_id, spool)
     except ObjectNotFound:
         spool.close()
         log.error(
@@ -400,10 +420,28 @@ def _spool_revision(document: Document, revision: Revision, user: User | None) -
         db.session.commit()
         raise ApiProblem("stored_object_missing", revision=revision.number) from None
     except BaseException:
-        spool.close()
+        if spool is not None:
+            spool.close()
         raise
     spool.seek(0)
     return spool, digest, size
+
+
+class _BufferFull(Exception):
+    """A revision's object holds more bytes than its recorded size."""
+
+
+class _BoundedBuffer:
+    """Writes to an in-memory buffer and raises _BufferFull past ``limit`` bytes."""
+
+    def __init__(self, target: io.BytesIO, limit: int) -> None:
+        self.target = target
+        self.limit = limit
+
+    def write(self, chunk: bytes) -> int:
+        if self.target.tell() + len(chunk) > self.limit:
+            raise _BufferFull
+        return self.target.write(chunk)
 
 
 def read_revision(document: Document, revision: Revision, user: User | None) -> tuple[bytes, str]:

@@ -35,12 +35,13 @@ that a misspelt key cannot silently fall back to a default.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.metadata import version as package_version
+from importlib.metadata import version as _installed_version
 from pathlib import Path
 
 from asn1crypto import pem, x509
@@ -90,6 +91,18 @@ class InvalidPolicyFile(SigningError, ValueError):
         self.path = path
         self.key = key
         self.detail = detail
+
+
+@functools.lru_cache(maxsize=None)
+def package_version(name: str) -> str:
+    """Return the installed version of a distribution, read once per process.
+
+    importlib.metadata scans the installed distributions on every call, about
+    a millisecond each, and the fingerprint needs two for every validation.
+    The code that runs does not change while the process runs, so neither
+    does its version.
+    """
+    return _installed_version(name)
 
 
 @dataclass(frozen=True, eq=False)

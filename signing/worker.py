@@ -2,7 +2,10 @@
 
 :func:`run_isolated` runs a function in a process forked from a
 ``multiprocessing`` fork server. Its address space is capped with
-``RLIMIT_AS`` and it is killed when its time runs out. pikepdf (qpdf) and
+``RLIMIT_AS`` and it is killed when its time runs out. The process is kept
+for later calls until it fails or has served MAX_CALLS_PER_WORKER calls. It
+runs as the same user as the service, so the process bounds time and memory;
+it is not a security boundary between uploads. pikepdf (qpdf) and
 pyHanko parse in C++ and in pure Python without checking a deadline, so only a
 separate process bounds their time and memory on hostile input.
 :func:`validate_pdf_within_limits` applies it to signature validation.
@@ -10,6 +13,7 @@ separate process bounds their time and memory on hostile input.
 
 from __future__ import annotations
 
+import atexit
 import io
 import logging
 import multiprocessing
@@ -18,6 +22,7 @@ import os
 import pickle
 import resource
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -37,7 +42,7 @@ if TYPE_CHECKING:
     from signing.policy import ValidationPolicy
     from signing.report import ValidationReport
 
-__all__ = ["WorkerFailed", "run_isolated", "validate_pdf_within_limits"]
+__all__ = ["WorkerFailed", "run_isolated", "stop_idle_workers", "validate_pdf_within_limits"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +136,93 @@ def _reduce_certificate(certificate: x509.Certificate) -> tuple:
 ForkingPickler.register(x509.Certificate, _reduce_certificate)
 
 
+# A worker serves at most this many calls before it is replaced, so memory
+# that parsers leave behind (caches, fragmentation) cannot pile up.
+MAX_CALLS_PER_WORKER = 100
+# Idle workers kept per address-space limit in each process. The service
+# handles one request per thread, so more are started when threads overlap.
+MAX_IDLE_WORKERS = 2
+
+
+class _Worker:
+    """A process started from the fork server that runs calls one after another."""
+
+    def __init__(self, memory_bytes: int) -> None:
+        self.memory_bytes = memory_bytes
+        self.owner_pid = os.getpid()
+        self.calls = 0
+        self.connection, child = _WORKER_CONTEXT.Pipe(duplex=True)
+        self.process = _WorkerProcess(
+            target=_worker_loop, args=(child, memory_bytes), name="dolil-worker", daemon=True,
+        )
+        self.process.start()
+        child.close()
+
+    def stop(self) -> None:
+        """Kill the process and wait for it; safe to call twice."""
+        try:
+            self.connection.close()
+        except OSError:
+            pass
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+
+
+class _WorkerPool:
+    """Idle workers of this process, by address-space limit.
+
+    A worker is handed to one caller at a time. It goes back to the pool only
+    after a call that returned a result or raised an ordinary exception; a
+    worker that timed out, ran out of memory or died is stopped instead.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[int, list[_Worker]] = {}
+        self._pid = os.getpid()
+
+    def take(self, memory_bytes: int) -> _Worker:
+        with self._lock:
+            if self._pid != os.getpid():
+                # A forked child must not use its parent's workers or their pipes.
+                self._idle = {}
+                self._pid = os.getpid()
+            idle = self._idle.get(memory_bytes)
+            if idle:
+                return idle.pop()
+        return _Worker(memory_bytes)
+
+    def give_back(self, worker: _Worker) -> None:
+        if worker.calls >= MAX_CALLS_PER_WORKER or worker.owner_pid != os.getpid():
+            worker.stop()
+            return
+        with self._lock:
+            idle = self._idle.setdefault(worker.memory_bytes, [])
+            if len(idle) < MAX_IDLE_WORKERS:
+                idle.append(worker)
+                return
+        worker.stop()
+
+    def clear(self) -> None:
+        """Stop every idle worker of this process."""
+        with self._lock:
+            workers = [worker for idle in self._idle.values() for worker in idle]
+            self._idle = {}
+        for worker in workers:
+            if worker.owner_pid == os.getpid():
+                worker.stop()
+
+
+_POOL = _WorkerPool()
+atexit.register(_POOL.clear)
+
+
+def stop_idle_workers() -> None:
+    """Stop the idle workers of this process; the next call starts a new one."""
+    _POOL.clear()
+
+
 def run_isolated(function: Callable[..., T], *args: object, timeout_seconds: float,
                  memory_bytes: int, **kwargs: object) -> T:
     """Run ``function(*args, **kwargs)`` in a worker process and return its result.
@@ -142,6 +234,14 @@ def run_isolated(function: Callable[..., T], *args: object, timeout_seconds: flo
     of the worker at or above the level of ``function``'s module logger are
     emitted again in this process.
 
+    Workers are kept and reused for later calls (at most
+    MAX_CALLS_PER_WORKER each), because starting one costs more than a typical
+    upload check. A worker that timed out, ran out of memory or died is never
+    reused. When a worker that had served earlier calls runs out of memory or
+    dies, the call is repeated once in a new worker, so a verdict of
+    ``memory_limit`` or ``malformed_pdf`` never comes from what an earlier
+    call left behind.
+
     Raises :class:`InvalidDocument` ``processing_timeout`` when the worker is
     killed, ``memory_limit`` when it runs out of memory, and ``malformed_pdf``
     when it dies from a signal, which a crashing parser causes. Other exceptions
@@ -149,37 +249,49 @@ def run_isolated(function: Callable[..., T], *args: object, timeout_seconds: flo
     they cannot be pickled.
     """
     log_level = logging.getLogger(function.__module__).getEffectiveLevel()
-    receiver, sender = _WORKER_CONTEXT.Pipe(duplex=False)
-    process = _WorkerProcess(
-        target=_worker_main,
-        args=(sender, function, args, kwargs, memory_bytes, log_level),
-        name=f"dolil-{function.__name__}",
-        daemon=True,
-    )
-    started = time.monotonic()
-    process.start()
-    sender.close()
-    try:
-        if not receiver.poll(timeout_seconds):
-            logger.warning("worker %s killed after %.1f s (pid %s)", function.__name__,
-                           time.monotonic() - started, process.pid)
-            raise InvalidDocument(
-                "processing_timeout", f"{function.__name__} did not finish within {timeout_seconds:g} seconds"
-            )
-        try:
-            outcome, records, dropped = receiver.recv()
-        except EOFError:
-            outcome = None
-    finally:
-        receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
-
+    task = (function, args, kwargs, log_level)
+    worker = _POOL.take(memory_bytes)
+    reused = worker.calls > 0
+    outcome, records, dropped = _call(worker, task, function.__name__, timeout_seconds, memory_bytes)
+    if reused and (outcome is None or outcome[0] == "memory"):
+        logger.info("worker %s failed after %d earlier calls; repeating the call in a new worker",
+                    function.__name__, worker.calls - 1)
+        worker = _Worker(memory_bytes)
+        outcome, records, dropped = _call(worker, task, function.__name__, timeout_seconds, memory_bytes)
     if outcome is None:
-        raise _worker_died(function.__name__, process.exitcode, memory_bytes)
+        raise _worker_died(function.__name__, worker.process.exitcode, memory_bytes)
+    if outcome[0] in ("result", "exception", "invalid"):
+        _POOL.give_back(worker)
+    else:
+        worker.stop()
     _emit_records(records, dropped, function.__name__)
     return _unpack_outcome(outcome, memory_bytes)
+
+
+def _call(worker: _Worker, task: tuple, name: str, timeout_seconds: float,
+          memory_bytes: int) -> tuple[tuple | None, list, int]:
+    """Send ``task`` to ``worker`` and return (outcome, records, dropped); outcome None when it died.
+
+    A worker that misses the deadline is stopped and ``processing_timeout`` raised.
+    """
+    worker.calls += 1
+    started = time.monotonic()
+    try:
+        worker.connection.send(task)
+        if not worker.connection.poll(timeout_seconds):
+            logger.warning("worker %s killed after %.1f s (pid %s)", name, time.monotonic() - started,
+                           worker.process.pid)
+            worker.stop()
+            raise InvalidDocument(
+                "processing_timeout", f"{name} did not finish within {timeout_seconds:g} seconds"
+            )
+        return worker.connection.recv()
+    except (EOFError, OSError):
+        worker.stop()
+        return None, [], 0
+    except BaseException:
+        worker.stop()
+        raise
 
 
 def _worker_died(name: str, exit_code: int | None, memory_bytes: int) -> InvalidDocument:
@@ -207,35 +319,47 @@ def _unpack_outcome(outcome: tuple, memory_bytes: int) -> Any:
     raise WorkerFailed(outcome[1], outcome[2])
 
 
-def _worker_main(connection, function: Callable[..., Any], args: tuple, kwargs: dict,
-                 memory_bytes: int, log_level: int) -> None:
+def _worker_loop(connection, memory_bytes: int) -> None:
+    """Run the calls that arrive on ``connection`` one after another until it is closed."""
     _, hard_limit = resource.getrlimit(resource.RLIMIT_AS)
     if hard_limit != resource.RLIM_INFINITY:
         memory_bytes = min(memory_bytes, hard_limit)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    buffer = _RecordBuffer(MAX_FORWARDED_RECORDS)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    root.addHandler(buffer)
-    root.setLevel(log_level)
+    while True:
+        try:
+            function, args, kwargs, log_level = connection.recv()
+        except (EOFError, OSError):
+            return
+        buffer = _RecordBuffer(MAX_FORWARDED_RECORDS)
+        root.addHandler(buffer)
+        root.setLevel(log_level)
+        try:
+            outcome = _run_call(function, args, kwargs)
+        finally:
+            root.removeHandler(buffer)
+        try:
+            connection.send((outcome, buffer.records, buffer.dropped))
+        except MemoryError:
+            connection.send((("memory",), [], 0))
+        except Exception as error:  # for example a result that cannot be pickled
+            connection.send((("failed", type(error).__name__, str(error)), [], 0))
+        if outcome[0] == "memory":
+            # The caller stops this worker, so nothing more runs in it.
+            return
 
+
+def _run_call(function: Callable[..., Any], args: tuple, kwargs: dict) -> tuple:
     try:
-        outcome: tuple = ("result", function(*args, **kwargs))
+        return ("result", function(*args, **kwargs))
     except InvalidDocument as error:
-        outcome = ("invalid", error.reason, error.detail)
+        return ("invalid", error.reason, error.detail)
     except MemoryError:
-        outcome = ("memory",)
+        return ("memory",)
     except Exception as error:  # sent to the caller, which raises it again
-        outcome = _portable_exception(error)
-
-    try:
-        connection.send((outcome, buffer.records, buffer.dropped))
-    except MemoryError:
-        connection.send((("memory",), [], 0))
-    except Exception as error:  # for example a result that cannot be pickled
-        connection.send((("failed", type(error).__name__, str(error)), [], 0))
-    connection.close()
+        return _portable_exception(error)
 
 
 def _portable_exception(error: Exception) -> tuple:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 from datetime import datetime
 
@@ -387,9 +388,14 @@ def content_response(content: archive.RetrievedContent, report_url: str) -> Resp
     """
     report = content.report
     digest = content.sha256
-    # The WSGI server sends the spool file in chunks (gunicorn with sendfile).
-    # Closing the response closes the file, which deletes it.
-    body = wrap_file(request.environ, content.file, archive.CHUNK_SIZE)
+    if isinstance(content.file, io.BytesIO):
+        # A small revision was verified in memory and is sent from there.
+        body: object = [content.file.getvalue()]
+        content.file.close()
+    else:
+        # The WSGI server sends the spool file in chunks (gunicorn with sendfile).
+        # Closing the response closes the file, which deletes it.
+        body = wrap_file(request.environ, content.file, archive.CHUNK_SIZE)
     response = Response(body, mimetype="application/pdf", direct_passthrough=True)
     response.content_length = content.size
     response.headers["Content-Disposition"] = f'inline; filename="{content.document_id}-r{content.revision_number}.pdf"'

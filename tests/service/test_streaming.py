@@ -178,3 +178,29 @@ def test_part_size_setting_within_s3_limits(part_size):
 
     with pytest.raises(ConfigurationError, match="DOLIL_S3_PART_SIZE"):
         Settings(s3_part_size=part_size).validate()
+
+
+def test_small_revision_read_in_memory(app, tokens, monkeypatch):
+    client = app.test_client()
+    data = generate_pdf(2 * 1024 * 1024)
+    document_id = upload(client, tokens["officer"], data=data, filename="medium.pdf").get_json()["id"]
+    spooled: list[str] = []
+    original = archive.new_spool_file
+    monkeypatch.setattr(archive, "new_spool_file",
+                        lambda settings, prefix: spooled.append(prefix) or original(settings, prefix))
+
+    small = client.get(f"/api/v1/documents/{document_id}/content", headers=bearer(tokens["auditor"]))
+    small_body = small.get_data()
+    small.close()
+    assert spooled == []
+    monkeypatch.setattr(archive, "IN_MEMORY_BYTES", 1024 * 1024)
+    large = client.get(f"/api/v1/documents/{document_id}/content", headers=bearer(tokens["auditor"]))
+    large_body = large.get_data()
+    large.close()
+
+    assert spooled == ["object-"]
+    assert small.status_code == large.status_code == 200
+    assert small_body == large_body == data
+    assert small.headers["Content-Length"] == large.headers["Content-Length"] == str(len(data))
+    assert small.headers["Dolil-Content-SHA256"] == hashlib.sha256(data).hexdigest()
+    assert spool_files(app) == []

@@ -9,6 +9,7 @@ import io
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
+from service import archive
 from service.extensions import db
 from service.models import AuditEvent, Document, Verification
 from tests.helpers import MINUTES_PDF, bearer, upload
@@ -113,3 +114,26 @@ def test_page_changed_after_signing_not_passed(app, client, tokens):
     assert signature["modified_after_signing"] is True
     assert signature["revisions_after"] == 1
     assert signature["changes"]
+
+
+def test_overlong_object_spooled_and_refused(unlocked_app, tokens, monkeypatch):
+    """Bytes appended below the service are hashed from a spool file, not memory, and never served."""
+    app = unlocked_app
+    unlocked = app.extensions["dolil"].store
+    client = app.test_client()
+    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    revision = db.session.get(Document, document_id).current_revision
+    tampered = MINUTES_PDF.read_bytes() + b"%" * (2 * 1024 * 1024)
+    unlocked.client.put_object(unlocked.bucket, revision.object_key, io.BytesIO(tampered), len(tampered))
+    spooled: list[str] = []
+    original = archive.new_spool_file
+    monkeypatch.setattr(archive, "new_spool_file",
+                        lambda settings, prefix: spooled.append(prefix) or original(settings, prefix))
+
+    response = client.get(f"/api/v1/documents/{document_id}/content", headers=bearer(tokens["auditor"]))
+
+    assert response.status_code == 500
+    assert response.get_json()["code"] == "fixity_mismatch"
+    assert spooled == ["object-"]
+    failure = db.session.query(Verification).filter_by(document_id=document_id, fixity_ok=False).one()
+    assert failure.actual_sha256 == hashlib.sha256(tampered).hexdigest()
