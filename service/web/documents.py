@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 
@@ -141,6 +142,14 @@ def _upload_form_key() -> str | None:
     return "web-" + key
 
 
+def _with_chair(fields: archive.DocumentFields) -> archive.DocumentFields:
+    """Add the chair named in the upload form to the roles of minutes; the uploader holds the first role."""
+    chair = request.form.get("chair", "").strip()
+    if not chair or fields.kind != "minutes":
+        return fields
+    return dataclasses.replace(fields, signers=(*fields.signers, ("chair", chair)))
+
+
 @bp.route("/upload", methods=["GET", "POST"])
 @page("document:create")
 def upload() -> object:
@@ -148,7 +157,7 @@ def upload() -> object:
     status = 200
     if request.method == "POST":
         try:
-            fields = _parse_upload_fields()
+            fields = _with_chair(_parse_upload_fields())
             spool = read_upload()
             created, _ = archive.upload_document(g.user, spool, fields, _upload_form_key())
         except FORM_ERRORS as error:

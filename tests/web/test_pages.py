@@ -354,6 +354,28 @@ def test_upload_page_stores_document(client, web_users):
     assert "স্বাক্ষর নেই" in _text(page)
 
 
+def test_upload_page_names_the_chair(client, web_users):
+    sign_in(client, "test-officer")
+
+    response = _upload_form(client, chair="test-chair")
+
+    document = db.session.execute(db.select(Document)).scalar_one()
+    assert response.status_code == 302
+    holders = {assignment.role: assignment.user.username for assignment in document.signer_assignments}
+    assert holders == {"member_secretary": "test-officer", "chair": "test-chair"}
+
+
+def test_upload_page_unknown_chair_stores_nothing(client, web_users):
+    sign_in(client, "test-officer")
+
+    response = _upload_form(client, chair="nobody")
+
+    assert response.status_code == 422
+    assert "signer_user_not_found" in _text(response)
+    assert 'value="nobody"' in _text(response)
+    assert db.session.execute(db.select(db.func.count()).select_from(Document)).scalar() == 0
+
+
 def test_upload_page_resent_form_stores_once(client, web_users):
     sign_in(client, "test-officer")
 
