@@ -106,18 +106,29 @@ def document(document_id: str) -> str:
     signers = {role: signature for signature in body["signatures"] if (role := signature["role"])}
     usernames = [body["created_by"], *(revision["created_by"] for revision in body["revisions"]),
                  *(signature["signed_by"] for signature in body["signatures"])]
-    can_sign = (g.user.role in PERMISSIONS["document:sign"] and not body["signing"]["complete"]
-                and body["signing"]["next"] is not None)
+    can_sign = g.user.role in PERMISSIONS["document:sign"] and _may_sign_now(record)
     return render_template("web/document.html", document=body, check=check, report=report,
                            verdicts=verdicts, signers=signers, names=_display_names(usernames),
                            can_sign=can_sign, done=request.args.get("done"))
+
+
+def _may_sign_now(record) -> bool:  # noqa: ANN001
+    """Whether the signing order lets the user sign the document now, so the page offers it."""
+    try:
+        check_next_signature(record, g.user, None)
+    except ApiProblem:
+        return False
+    return True
 
 
 @bp.get("/documents/<document_id>/content")
 @page("document:read")
 def content(document_id: str) -> Response:
     retrieved = archive.retrieve_content(document_id, g.user)
-    return content_response(retrieved, url_for("web.document", document_id=document_id))
+    response = content_response(retrieved, url_for("web.document", document_id=document_id))
+    # The page's link says download; the API serves the same bytes inline.
+    response.headers["Content-Disposition"] = response.headers["Content-Disposition"].replace("inline", "attachment", 1)
+    return response
 
 
 @bp.get("/documents/<document_id>/report.pdf")

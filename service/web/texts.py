@@ -122,9 +122,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "validator_messages_note": ("সতর্কতাগুলো যাচাইকারী প্রোগ্রামের ইংরেজি বার্তা।", "Warnings are the validator's messages."),
     # Upload
     "upload_title": ("দলিল আপলোড করুন", "Upload a document"),
-    "upload_intro": ("PDF, অথবা প্রমাণকের জন্য স্ক্যান করা JPEG, PNG বা TIFF ছবি আপলোড করুন। ছবি রূপান্তর ছাড়াই PDF-এ মোড়ানো হয়।", "Upload a PDF, or for evidence a scanned JPEG, PNG or TIFF image. An image is wrapped into a PDF without re-encoding."),
+    "upload_intro": ("একটি PDF, অথবা স্ক্যান করা একটি JPEG, PNG বা TIFF ছবি আপলোড করুন। ছবিটি মান না বদলে PDF-এ মোড়ানো হয়।", "Upload a PDF, or a scanned JPEG, PNG or TIFF image. An image is wrapped into a PDF without re-encoding."),
     "file": ("ফাইল", "File"),
-    "file_hint": ("সর্বোচ্চ {size} বাইট", "At most {size} bytes"),
+    "file_hint": ("সর্বোচ্চ {size}", "At most {size}"),
     "date_hint": ("দিন/মাস/বছর, যেমন ২০/০৯/২০২১", "DD/MM/YYYY, e.g. 20/09/2021"),
     "chair_username": ("সভাপতির ব্যবহারকারী নাম", "Chair's username"),
     "chair_hint": ("কেবল কার্যবিবরণীর জন্য: আপনি সদস্য সচিব হিসেবে প্রত্যয়ন করবেন, তারপর এই কর্মকর্তা সভাপতি হিসেবে স্বাক্ষর করবেন। খালি রাখলে যেকোনো কর্মকর্তা সভাপতির স্বাক্ষর দিতে পারবেন।",
