@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -31,6 +31,7 @@ from signing.worker import validate_pdf_file_within_limits
 from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_uri
 from signing.sign import SigningProfile, sign_pdf_file
 from signing.stamp import StampPlacement, VisibleStamp, stamp_lines
+from signing.report import TOTAL_PASSED
 from signing.validation import ValidationReport, validate_pdf
 from storage import ObjectNotFound, StoredObject, new_object_key
 
@@ -392,7 +393,6 @@ def _spool_revision(document: Document, revision: Revision, user: User | None) -
     its bytes; the caller closes it. A revision of up to IN_MEMORY_BYTES is
     held in memory (an ``io.BytesIO``) instead of a file on disk.
     """
-    spool: BinaryIO | None = None
     store = components().store
     spool: BinaryIO
     try:
@@ -692,6 +692,67 @@ def sign_document(document_id: str, user: User, profile: SigningProfile,
         return store_signed_revision(document, revision, user, signed, role)
 
 
+def lost_verdict(previous: ValidationReport, report: ValidationReport) -> str | None:
+    """Return the field of a signature that passed in ``previous`` and does not pass in ``report``, if any."""
+    after = {entry.field_name: entry.indication for entry in report.signatures}
+    for entry in previous.signatures:
+        if entry.indication == TOTAL_PASSED and after.get(entry.field_name) != TOTAL_PASSED:
+            return entry.field_name
+    return None
+
+
+def store_next_revision(document: Document, revision: Revision, user: User, content: bytes | BinaryIO,
+                        digest: str, size: int, report: ValidationReport, *, reason: str,
+                        event: tuple[str, dict], extra_rows: Callable[[Revision], list] = lambda _: [],
+                        check_locked: Callable[[], None] = lambda: None) -> Revision:
+    """Store a validated PDF as the revision after ``revision``, with its validation data, rows and audit event.
+
+    The document's row is locked first; if another revision became current
+    since ``revision`` was read, or ``check_locked`` raises, nothing is
+    stored. ``extra_rows`` returns rows to commit with the new revision, and
+    ``event`` is the audit action and its details, to which the revision
+    number is added. Losing a race for the revision number raises
+    ``revision_conflict``.
+    """
+    lock_document(document)
+    if document.current_revision_id != revision.id:
+        # Another revision was stored since this one read the document.
+        log.info("lost a race: document=%s revision %d is no longer current", document.id, revision.number)
+        raise ApiProblem("revision_conflict")
+    check_locked()
+    number = revision.number + 1
+    stored, companions = put_revision_objects(document, number, content, digest, report, size=size)
+    new_revision = Revision(
+        document_id=document.id,
+        number=number,
+        object_key=stored.key,
+        version_id=stored.version_id,
+        sha256=digest,
+        size=size,
+        reason=reason,
+        source_type="pdf",
+        created_by=user,
+    )
+    action, details = event
+
+    def add_rows() -> None:
+        db.session.add(new_revision)
+        db.session.add_all(extra_rows(new_revision))
+        db.session.add_all([validation_data.validation_data_row(document, new_revision, item) for item in companions])
+        db.session.flush()
+        document.current_revision = new_revision
+        _record_verification(document, new_revision, digest, report, user)
+        record_event(action, "success", actor=user, document_id=document.id,
+                     details={"revision": number, **details})
+
+    try:
+        _store_with_row(stored, add_rows, companions)
+    except IntegrityError:
+        # Another process created the same revision number first.
+        raise ApiProblem("revision_conflict") from None
+    return new_revision
+
+
 def store_signed_revision(document: Document, revision: Revision, user: User, signed: bytes | BinaryIO,
                           role: str | None) -> tuple[Signature, ValidationReport]:
     """Validate a newly signed PDF, as bytes or a spool file, and store it as the revision after ``revision``.
@@ -715,41 +776,24 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
 
     # A new signature must not cost an earlier one its verdict, for example a
     # visible stamp added after a certification that does not permit it.
-    earlier = {entry.field_name: entry.indication for entry in report.signatures[:-1]}
-    if any(indication != "TOTAL_PASSED" for indication in earlier.values()):
+    # Only when an earlier signature does not pass now is the revision before
+    # it read and validated again.
+    if any(entry.indication != TOTAL_PASSED for entry in report.signatures[:-1]):
         previous_file, previous_digest, _ = _spool_revision(document, revision, None)
         with previous_file:
             previous, _ = _validate(previous_file, previous_digest, fresh=False)
-        for entry in previous.signatures:
-            if entry.indication == "TOTAL_PASSED" and earlier.get(entry.field_name) != "TOTAL_PASSED":
-                log.error("refusing a signature that invalidates %s: document=%s", entry.field_name, document.id)
-                raise ApiProblem("signature_breaks_earlier", field_name=entry.field_name)
+        lost = lost_verdict(previous, report)
+        if lost is not None:
+            log.error("refusing a signature that invalidates %s: document=%s", lost, document.id)
+            raise ApiProblem("signature_breaks_earlier", field_name=lost)
 
-    lock_document(document)
-    if document.current_revision_id != revision.id:
-        # Another signature was stored since this one read the document.
-        log.info("signature lost a race: document=%s signed revision %d is no longer current",
-                 document.id, revision.number)
-        raise ApiProblem("revision_conflict")
-    if role is not None:
-        # The role's holder may have changed since the signing order was checked.
-        check_role_holder(document, user, role)
-    stored, companions = put_revision_objects(document, revision.number + 1, signed, signed_digest, report,
-                                              size=signed_size)
-    new_revision = Revision(
-        document_id=document.id,
-        number=revision.number + 1,
-        object_key=stored.key,
-        version_id=stored.version_id,
-        sha256=signed_digest,
-        size=signed_size,
-        reason="signed",
-        source_type="pdf",
-        created_by=user,
-    )
+    def check_locked() -> None:
+        if role is not None:
+            # The role's holder may have changed since the signing order was checked.
+            check_role_holder(document, user, role)
+
     signature = Signature(
         document_id=document.id,
-        revision=new_revision,
         field_name=own.field_name,
         role=role,
         signer_subject=own.signer_subject,
@@ -760,33 +804,22 @@ def store_signed_revision(document: Document, revision: Revision, user: User, si
         signed_by=user,
     )
 
-    def add_rows() -> None:
-        db.session.add_all([new_revision, signature])
-        db.session.add_all([validation_data.validation_data_row(document, new_revision, item) for item in companions])
-        db.session.flush()
-        document.current_revision = new_revision
-        _record_verification(document, new_revision, signed_digest, report, user)
-        record_event(
-            "document.sign",
-            "success",
-            actor=user,
-            document_id=document.id,
-            details={
-                "revision": new_revision.number,
-                "sha256": signed_digest,
-                "field": own.field_name,
-                "role": role,
-                "signer_serial": own.signer_serial,
-                "level": own.level,
-                "indication": own.indication,
-            },
-        )
+    def signature_row(new_revision: Revision) -> list:
+        signature.revision = new_revision
+        return [signature]
 
-    try:
-        _store_with_row(stored, add_rows, companions)
-    except IntegrityError:
-        # Another signature created the same revision number first.
-        raise ApiProblem("revision_conflict") from None
+    new_revision = store_next_revision(
+        document, revision, user, signed, signed_digest, signed_size, report, reason="signed",
+        extra_rows=signature_row, check_locked=check_locked,
+        event=("document.sign", {
+            "sha256": signed_digest,
+            "field": own.field_name,
+            "role": role,
+            "signer_serial": own.signer_serial,
+            "level": own.level,
+            "indication": own.indication,
+        }),
+    )
     log.info(
         "document signed: document=%s revision=%d sha256=%s signer_serial=%s level=%s indication=%s",
         document.id, new_revision.number, signed_digest, own.signer_serial, own.level, own.indication,

@@ -387,4 +387,12 @@ def problem_text(code: str, language: str, params: dict[str, object]) -> tuple[s
         detail = template.format(**values)
     except (KeyError, IndexError):
         detail = template
-    return title, detail
+    return title, _end_sentence(detail, language)
+
+
+def _end_sentence(text: str, language: str) -> str:
+    """End a detail with the language's full stop when a reason filled in at its end has none."""
+    stop = "।" if language == "bn" else "."
+    if not text or text[-1] in "।.?!)\"'":
+        return text
+    return text + stop

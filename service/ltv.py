@@ -28,19 +28,15 @@ from sqlalchemy.exc import IntegrityError
 
 from signing.errors import SigningError
 from signing.renewal import NewestTimestamp, inspect_newest_timestamp, renew_archival_timestamp, renewal_reasons
-from signing.report import TOTAL_PASSED
 from storage import StorageError
 
-from . import validation_data
 from .archive import (
-    lock_document,
+    lost_verdict,
     read_revision,
     record_fixity_failure,
-    _record_verification,
-    _store_with_row,
     _validate,
-    put_revision_objects,
     sha256_hex,
+    store_next_revision,
 )
 from .audit import record_event
 from .components import components
@@ -187,7 +183,7 @@ def _renew(document: Document, outcome: RenewalOutcome, user: User) -> RenewalOu
             record_fixity_failure(document, revision, digest, user)
             raise RenewalRejected("the stored bytes no longer match their SHA-256")
         renewed = renew_archival_timestamp(data, parts.timestamper, parts.policy)
-        new_revision = store_renewed_revision(document, revision, user, renewed, outcome)
+        new_revision = store_renewed_revision(document, revision, user, data, renewed, outcome)
     except (SigningError, RenewalRejected, StorageError, IntegrityError, ApiProblem) as error:
         db.session.rollback()
         message = error.code if isinstance(error, ApiProblem) else str(error)
@@ -200,66 +196,35 @@ def _renew(document: Document, outcome: RenewalOutcome, user: User) -> RenewalOu
                           new_revision=new_revision.number)
 
 
-def store_renewed_revision(document: Document, revision: Revision, user: User, renewed: bytes,
-                           outcome: RenewalOutcome) -> Revision:
+def store_renewed_revision(document: Document, revision: Revision, user: User, previous_data: bytes,
+                           renewed: bytes, outcome: RenewalOutcome) -> Revision:
     """Validate a renewed PDF and store it as the revision after ``revision``, with its validation data.
 
-    Raises :class:`RenewalRejected` when a signature that passed in ``revision``
-    does not pass in the renewed file.
+    ``previous_data`` holds the bytes of ``revision``, their fixity checked.
+    Raises :class:`RenewalRejected` when a signature that passed in them does
+    not pass in the renewed file.
     """
     digest = sha256_hex(renewed)
     report, _ = _validate(renewed, digest, fresh=True)
-    previous_data, previous_digest = read_revision(document, revision, user)
-    previous, _ = _validate(previous_data, previous_digest, fresh=False)
-    after = {entry.field_name: entry.indication for entry in report.signatures}
-    for entry in previous.signatures:
-        if entry.indication == TOTAL_PASSED and after.get(entry.field_name) != TOTAL_PASSED:
-            raise RenewalRejected(f"signature {entry.field_name} would no longer pass: {after.get(entry.field_name)}")
+    previous, _ = _validate(previous_data, revision.sha256, fresh=False)
+    lost = lost_verdict(previous, report)
+    if lost is not None:
+        verdict = next((entry.indication for entry in report.signatures if entry.field_name == lost), None)
+        raise RenewalRejected(f"signature {lost} would no longer pass: {verdict}")
 
-    # A signature stored while this renewal ran would be lost by a revision
-    # built on the older one, so the renewal loses the race instead.
-    lock_document(document)
-    if document.current_revision_id != revision.id:
-        raise ApiProblem("revision_conflict")
-    number = revision.number + 1
-    stored, companions = put_revision_objects(document, number, renewed, digest, report)
-    new_revision = Revision(
-        document_id=document.id,
-        number=number,
-        object_key=stored.key,
-        version_id=stored.version_id,
-        sha256=digest,
-        size=len(renewed),
-        reason=RENEWED_REASON,
-        source_type="pdf",
-        created_by=user,
-    )
     newest = outcome.newest
-
-    def add_rows() -> None:
-        db.session.add(new_revision)
-        db.session.add_all([validation_data.validation_data_row(document, new_revision, item) for item in companions])
-        db.session.flush()
-        document.current_revision = new_revision
-        _record_verification(document, new_revision, digest, report, user)
-        record_event(
-            "document.ltv_renew",
-            "success",
-            actor=user,
-            document_id=document.id,
-            details={
-                "revision": number,
-                "previous_revision": revision.number,
-                "sha256": digest,
-                "reasons": list(outcome.reasons),
-                "previous_tsa": newest.tsa_subject,
-                "previous_tsa_not_after": newest.tsa_not_after.isoformat() if newest.tsa_not_after else None,
-                "previous_digest": newest.digest_algorithm,
-                "indication": report.indication,
-            },
-        )
-
-    _store_with_row(stored, add_rows, companions)
+    new_revision = store_next_revision(
+        document, revision, user, renewed, digest, len(renewed), report, reason=RENEWED_REASON,
+        event=("document.ltv_renew", {
+            "previous_revision": revision.number,
+            "sha256": digest,
+            "reasons": list(outcome.reasons),
+            "previous_tsa": newest.tsa_subject,
+            "previous_tsa_not_after": newest.tsa_not_after.isoformat() if newest.tsa_not_after else None,
+            "previous_digest": newest.digest_algorithm,
+            "indication": report.indication,
+        }),
+    )
     log.info("archival time-stamp renewed: document=%s revision=%d sha256=%s reasons=%s indication=%s",
-             document.id, number, digest, ",".join(outcome.reasons), report.indication)
+             document.id, new_revision.number, digest, ",".join(outcome.reasons), report.indication)
     return new_revision

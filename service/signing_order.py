@@ -112,12 +112,18 @@ def check_next_signature(document: Document, user: User, role: str | None) -> tu
     Raises a problem for an unknown role, a role signed already or out of
     turn, a user who has signed this document before, a role held by another
     officer, or a complete document. Without ``role`` the user signs in the
-    next role, which must be theirs or have no holder.
+    role they were named for, else in the next role, which must then have no
+    holder.
     """
     state = signing_state(document)
     if state.all_signed:
         raise ApiProblem("signing_complete")
-    role = role or state.next_role
+    if role is None:
+        # An officer named for a role signs in it, so one who comes before
+        # their turn hears that it is not their turn yet.
+        held = [assignment.role for assignment in document.signer_assignments
+                if assignment.user_id == user.id and assignment.role not in state.signed]
+        role = held[0] if held else state.next_role
     if role not in state.required:
         raise ApiProblem("field_invalid", field="role",
                          reason_en="use one of: " + ", ".join(state.required),

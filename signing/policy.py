@@ -105,6 +105,26 @@ def package_version(name: str) -> str:
     return _installed_version(name)
 
 
+def source_digest(directory: Path) -> str:
+    """Return a SHA-256 over the names and contents of the Python files in ``directory``."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*.py")):
+        digest.update(path.name.encode("utf-8") + b"\x00" + path.read_bytes() + b"\x00")
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def validation_code_digest() -> str:
+    """Return the :func:`source_digest` of this package, read once per process.
+
+    Dolil's own checks (integrity, trust, visual comparison) decide a report as
+    much as pyHanko does, and they have no version number of their own. A
+    cached report made by other code then stops matching, whichever module
+    changed.
+    """
+    return source_digest(Path(__file__).parent)
+
+
 @dataclass(frozen=True, eq=False)
 class ValidationPolicy:
     """Trust anchors, algorithm, key usage, revocation and fetching settings.
@@ -201,8 +221,9 @@ class ValidationPolicy:
     def fingerprint(self) -> str:
         """Return a SHA-256 hex digest of the settings, the anchors and the validator versions.
 
-        The pyHanko and pyhanko-certvalidator versions are included, so a cached
-        report stops matching when the validating code changes. The renewal
+        The pyHanko and pyhanko-certvalidator versions and a digest of this
+        package's source are included, so a cached report stops matching when
+        the validating code changes. The renewal
         digest algorithms are left out because they change no validation result.
         """
         settings = {
@@ -220,6 +241,7 @@ class ValidationPolicy:
             "clock_tolerance_seconds": self.clock_tolerance_seconds,
             "pyhanko": package_version("pyHanko"),
             "pyhanko_certvalidator": package_version("pyhanko-certvalidator"),
+            "dolil_validation": validation_code_digest(),
         }
         canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,8 +1,11 @@
 """The officer's signing client, tools/dolil_sign.py, against a stub service on 127.0.0.1.
 
-The service's signature endpoints do not exist yet, so a small WSGI application
-replaces them. It prepares and completes signatures with signing.external,
-and the client signs with the SoftHSM2 token's key in a separate process.
+A small WSGI application stands in for the service here, so the client's own
+handling (arguments, PIN prompt, token, errors) is tested without the
+archive. It prepares and completes signatures with signing.external, and the
+client signs with the SoftHSM2 token's key in a separate process. The tests
+in tests/service/test_token_client.py and test_two_phase_stamp.py run the
+client against the real service.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 
@@ -105,18 +106,29 @@ def document(document_id: str) -> str:
     signers = {role: signature for signature in body["signatures"] if (role := signature["role"])}
     usernames = [body["created_by"], *(revision["created_by"] for revision in body["revisions"]),
                  *(signature["signed_by"] for signature in body["signatures"])]
-    can_sign = (g.user.role in PERMISSIONS["document:sign"] and not body["signing"]["complete"]
-                and body["signing"]["next"] is not None)
+    can_sign = g.user.role in PERMISSIONS["document:sign"] and _may_sign_now(record)
     return render_template("web/document.html", document=body, check=check, report=report,
                            verdicts=verdicts, signers=signers, names=_display_names(usernames),
                            can_sign=can_sign, done=request.args.get("done"))
+
+
+def _may_sign_now(record) -> bool:  # noqa: ANN001
+    """Whether the signing order lets the user sign the document now, so the page offers it."""
+    try:
+        check_next_signature(record, g.user, None)
+    except ApiProblem:
+        return False
+    return True
 
 
 @bp.get("/documents/<document_id>/content")
 @page("document:read")
 def content(document_id: str) -> Response:
     retrieved = archive.retrieve_content(document_id, g.user)
-    return content_response(retrieved, url_for("web.document", document_id=document_id))
+    response = content_response(retrieved, url_for("web.document", document_id=document_id))
+    # The page's link says download; the API serves the same bytes inline.
+    response.headers["Content-Disposition"] = response.headers["Content-Disposition"].replace("inline", "attachment", 1)
+    return response
 
 
 @bp.get("/documents/<document_id>/report.pdf")
@@ -141,6 +153,14 @@ def _upload_form_key() -> str | None:
     return "web-" + key
 
 
+def _with_chair(fields: archive.DocumentFields) -> archive.DocumentFields:
+    """Add the chair named in the upload form to the roles of minutes; the uploader holds the first role."""
+    chair = request.form.get("chair", "").strip()
+    if not chair or fields.kind != "minutes":
+        return fields
+    return dataclasses.replace(fields, signers=(*fields.signers, ("chair", chair)))
+
+
 @bp.route("/upload", methods=["GET", "POST"])
 @page("document:create")
 def upload() -> object:
@@ -148,7 +168,7 @@ def upload() -> object:
     status = 200
     if request.method == "POST":
         try:
-            fields = _parse_upload_fields()
+            fields = _with_chair(_parse_upload_fields())
             spool = read_upload()
             created, _ = archive.upload_document(g.user, spool, fields, _upload_form_key())
         except FORM_ERRORS as error:

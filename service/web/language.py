@@ -59,6 +59,17 @@ def number(value: int | None) -> str:
     return format_number_bn(value) if page_language() == "bn" else f"{value:,}"
 
 
+_SIZE_UNITS = ((1024 * 1024, ("মেগাবাইট", "MiB")), (1024, ("কিলোবাইট", "KiB")), (1, ("বাইট", "bytes")))
+
+
+def file_size(value: int) -> str:
+    """Return a size in the largest unit that divides it, e.g. ৫০ মেগাবাইট for 50 MiB."""
+    for unit, names in _SIZE_UNITS:
+        if value >= unit and value % unit == 0:
+            return f"{number(value // unit)} {pair(names)}"
+    return f"{number(value)} {pair(_SIZE_UNITS[-1][1])}"
+
+
 def digits(value: object) -> str:
     """Return ``value`` as text, with Bengali digits on a Bengali page (memo numbers, ids of revisions)."""
     if value is None:
@@ -147,6 +158,7 @@ TEMPLATE_HELPERS = {
     "t": text,
     "pair": pair,
     "number": number,
+    "file_size": file_size,
     "digits": digits,
     "format_date": format_date,
     "format_time": format_time,

@@ -169,6 +169,20 @@ def test_role_not_assigned_in_bengali(client, tokens, chair_token):
     assert "role_bn" not in response.get_json()
 
 
+def test_named_chair_without_role_told_to_wait(app, client, tokens, chair_token):
+    """A chair named at upload who signs first hears that it is not their turn, not that the role is someone else's."""
+    document_id = upload(client, tokens["officer"], MINUTES_PDF, signers={"chair": "test-chair"}).get_json()["id"]
+    before = archive_state(app)
+
+    response = _sign(client, chair_token, document_id)
+
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["code"] == "signature_out_of_order"
+    assert response.get_json()["expected"] == "member_secretary"
+    assert archive_state(app) == before
+    assert _revision_number(document_id) == 1
+
+
 def test_chair_naming_secretary_role_refused(client, tokens, chair_token):
     document_id = upload(client, tokens["officer"], MINUTES_PDF, signers={"chair": "test-chair"}).get_json()["id"]
 

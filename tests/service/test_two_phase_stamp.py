@@ -177,7 +177,8 @@ def _assert_stamp_drawn(tmp_path, before: bytes, after: bytes, box) -> None:
 @needs_poppler
 def test_fresh_field_stamped(app, client, tokens, softhsm_token, tmp_path):
     token = _token_holder(app, "secretary", SECRETARY, softhsm_token, tmp_path)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF,
+                         signers={"member_secretary": "secretary"}).get_json()["id"]
     dates = {_date_line()}
 
     completed = _sign_on_token(client, token, document_id, softhsm_token, visible=True)
@@ -207,7 +208,8 @@ def test_chair_reserved_field_stamped(app, client, tokens, softhsm_token, dev_pk
     """The chair signs with tools/dolil_sign.py into the field that the secretary's certification reserved."""
     secretary = _pkcs12_holder(dev_pki, tmp_path, "secretary", SECRETARY)
     chair = _token_holder(app, "chair", CHAIR, softhsm_token, tmp_path)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF,
+                         signers={"member_secretary": "secretary", "chair": "chair"}).get_json()["id"]
     certified = client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(secretary, "en"),
                             json={"visible": True})
     assert certified.status_code == 201, certified.get_json()
@@ -252,7 +254,8 @@ def test_chair_reserved_field_stamped(app, client, tokens, softhsm_token, dev_pk
 def test_chair_other_box_refused(app, client, tokens, softhsm_token, dev_pki, tmp_path):
     secretary = _pkcs12_holder(dev_pki, tmp_path, "secretary", SECRETARY)
     chair = _token_holder(app, "chair", CHAIR, softhsm_token, tmp_path)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF,
+                         signers={"member_secretary": "secretary", "chair": "chair"}).get_json()["id"]
     client.post(f"/api/v1/documents/{document_id}/signatures", headers=bearer(secretary, "en"), json={"visible": True})
 
     response = _prepare(client, chair, document_id, _token_certificates(softhsm_token),
@@ -273,7 +276,8 @@ def test_chair_other_box_refused(app, client, tokens, softhsm_token, dev_pki, tm
 ])
 def test_invalid_stamp_option_rejected(app, client, tokens, softhsm_token, tmp_path, body, field):
     token = _token_holder(app, "secretary", SECRETARY, softhsm_token, tmp_path)
-    document_id = upload(client, tokens["officer"], MINUTES_PDF).get_json()["id"]
+    document_id = upload(client, tokens["officer"], MINUTES_PDF,
+                         signers={"member_secretary": "secretary"}).get_json()["id"]
 
     response = _prepare(client, token, document_id, _token_certificates(softhsm_token), **body)
 

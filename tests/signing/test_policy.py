@@ -19,7 +19,9 @@ from config import ConfigurationError, Settings, settings_from_env
 from service.components import Components
 from signing.devpki import DevPki, issue_certificate
 from signing.errors import SignerCertificateRejected
-from signing.policy import InvalidPolicyFile, ValidationPolicy, load_policy, parse_policy
+from signing import policy as policy_module
+from signing.policy import (InvalidPolicyFile, ValidationPolicy, load_policy, parse_policy, source_digest,
+                            validation_code_digest)
 from signing.sign import SigningProfile, sign_pdf
 from signing.validation import validate_pdf
 
@@ -183,6 +185,23 @@ def test_fingerprint_covers_new_settings(dev_policy: ValidationPolicy) -> None:
             **{name: value},
         )
         assert changed.fingerprint() != base, name
+
+
+def test_fingerprint_covers_validation_code(dev_policy: ValidationPolicy, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    package = Path(policy_module.__file__).parent
+    copy = tmp_path / "signing"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "fonts"))
+    assert source_digest(copy) == validation_code_digest()
+    trust = copy / "trust.py"
+    trust.write_text(trust.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    changed_digest = source_digest(copy)
+    assert changed_digest != validation_code_digest()
+
+    before = dev_policy.fingerprint()
+    monkeypatch.setattr(policy_module, "validation_code_digest", lambda: changed_digest)
+
+    assert dev_policy.fingerprint() != before
 
 
 def test_shipped_default_policy(tmp_path: Path, dev_pki: DevPki) -> None:

@@ -354,6 +354,40 @@ def test_upload_page_stores_document(client, web_users):
     assert "স্বাক্ষর নেই" in _text(page)
 
 
+def test_upload_page_states_size_limit(client, web_users):
+    sign_in(client, "test-officer")
+
+    bengali = _text(client.get("/upload"))
+    client.get("/language/en")
+    english = _text(client.get("/upload"))
+
+    # The test application's limit, in its largest whole unit.
+    assert "সর্বোচ্চ ৪ মেগাবাইট" in bengali
+    assert "At most 4 MiB" in english
+
+
+def test_upload_page_names_the_chair(client, web_users):
+    sign_in(client, "test-officer")
+
+    response = _upload_form(client, chair="test-chair")
+
+    document = db.session.execute(db.select(Document)).scalar_one()
+    assert response.status_code == 302
+    holders = {assignment.role: assignment.user.username for assignment in document.signer_assignments}
+    assert holders == {"member_secretary": "test-officer", "chair": "test-chair"}
+
+
+def test_upload_page_unknown_chair_stores_nothing(client, web_users):
+    sign_in(client, "test-officer")
+
+    response = _upload_form(client, chair="nobody")
+
+    assert response.status_code == 422
+    assert "signer_user_not_found" in _text(response)
+    assert 'value="nobody"' in _text(response)
+    assert db.session.execute(db.select(db.func.count()).select_from(Document)).scalar() == 0
+
+
 def test_upload_page_resent_form_stores_once(client, web_users):
     sign_in(client, "test-officer")
 
@@ -466,9 +500,30 @@ def test_sign_page_says_when_already_signed(client, web_users):
     page = client.get(f"/documents/{document_id}/sign")
     again = client.post(f"/documents/{document_id}/sign", data={"csrf_token": token})
 
-    assert "আপনি আগেই স্বাক্ষর করেছেন" in _text(page)
+    # The reason is said once, not as a title followed by a detail that repeats it.
+    assert "আপনি এই দলিলে আগেই স্বাক্ষর করেছেন" in _text(page)
+    assert _text(page).count("আগেই স্বাক্ষর করেছেন") == 1
     assert 'action="/documents/' + document_id + '/sign"' not in _text(page)
     assert again.status_code == 409
+
+
+def test_document_page_offers_signing_only_in_turn(client, web_users):
+    sign_in(client, "test-officer")
+    document_id = _upload_form(client, chair="test-chair").headers["Location"].split("/")[2].split("?")[0]
+    sign_link = f'href="/documents/{document_id}/sign"'
+    chair = client.application.test_client()
+    sign_in(chair, "test-chair")
+
+    secretary_before = _text(client.get(f"/documents/{document_id}"))
+    chair_before = _text(chair.get(f"/documents/{document_id}"))
+    client.post(f"/documents/{document_id}/sign", data={"csrf_token": page_token(client)})
+    secretary_after = _text(client.get(f"/documents/{document_id}"))
+    chair_after = _text(chair.get(f"/documents/{document_id}"))
+
+    assert sign_link in secretary_before
+    assert sign_link not in chair_before
+    assert sign_link not in secretary_after
+    assert sign_link in chair_after
 
 
 def test_sign_page_asks_passphrase_not_kept(app, client, web_users, dev_pki):
@@ -525,6 +580,7 @@ def test_download_is_verified(client, web_users):
 
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment; ")
     assert response.headers["Dolil-Fixity"] == "passed"
     assert response.data == MINUTES_PDF.read_bytes()
 
