@@ -20,5 +20,6 @@ def test_finished_sentence_left_alone():
     _, english = problem_text("field_invalid", "en", {"field": "kind", "reason_en": "use 'minutes' (or 'evidence')",
                                                        "reason_bn": ""})
 
-    assert bengali.endswith("আবশ্যক।") and not bengali.endswith("।।")
+    assert bengali.endswith("আবশ্যক।")
+    assert not bengali.endswith("।।")
     assert english.endswith("'evidence')")

@@ -77,7 +77,7 @@ def test_metrics_refused_without_permission(client, tokens):
 
 
 def test_metrics_multiprocess_directory_sums_workers(client, tokens, tmp_path, monkeypatch):
-    """Two worker processes count into one directory; a scrape answered by another sums them."""
+    """Two worker processes count into one directory; a scrape served by another process sums them."""
     directory = tmp_path / "metrics"
     directory.mkdir()
     environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
