@@ -136,10 +136,15 @@ def _ensure_dev_accounts(app, pki) -> dict[str, str]:
                 db.session.add(development_credential(user, pki, p12_path, passphrase_path))
     db.session.commit()
 
-    descriptor = os.open(tokens_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(tokens, handle)
+    _write_private_json(tokens_path, tokens)
     return tokens
+
+
+def _write_private_json(path: Path, data: dict) -> None:
+    """Write ``data`` as JSON to a file only its owner may read (mode 0600)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(data, handle)
 
 
 def _ensure_dev_passwords(app) -> dict[str, str]:
@@ -164,9 +169,7 @@ def _ensure_dev_passwords(app) -> dict[str, str]:
             passwords[username] = password
     db.session.commit()
 
-    descriptor = os.open(passwords_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(passwords, handle)
+    _write_private_json(passwords_path, passwords)
     return passwords
 
 

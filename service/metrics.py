@@ -4,10 +4,10 @@ Three kinds of figures:
 
 - requests, counted and timed per route pattern (``/api/v1/documents/<document_id>``,
   never the raw path, so the number of series stays bounded);
-- the archive's outcomes, counted when the transaction that records them
-  commits, so an action that was rolled back is never counted: audit events by
-  action and outcome, revisions stored by reason, verifications by indication
-  and fixity, signatures by PAdES level;
+- the archive's outcomes: audit events by action and outcome, revisions
+  stored by reason, verifications by indication and fixity, signatures by
+  PAdES level. Each is counted when the transaction that records it commits,
+  so an action that was rolled back is never counted;
 - state read from the database at scrape time: documents by kind and revisions
   still waiting for their final object-lock retention.
 
@@ -57,15 +57,13 @@ def _route() -> str:
 
 
 def register_request_metrics(app: Flask) -> None:
-    @app.before_request
-    def start_timer() -> None:
-        g.metrics_started = time.perf_counter()
+    """Count and time every request; the start time is the one the request log records in ``g.started``."""
 
     @app.after_request
     def count_request(response: Response) -> Response:
         route = _route()
         REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        started = g.get("metrics_started")
+        started = g.get("started")
         if started is not None:
             REQUEST_SECONDS.labels(request.method, route).observe(time.perf_counter() - started)
         return response

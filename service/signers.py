@@ -29,7 +29,7 @@ def check_role(kind: str, role: str) -> None:
 
 
 def signer_for_role(role: str, username: str) -> User:
-    """Return the active officer with ``username``, to hold ``role``, or raise the problem that says why not."""
+    """Return the active officer with ``username``, to hold ``role``, or raise the problem that explains why not."""
     labels = {"role": role, "role_en": ROLE_LABELS[role]["en"], "role_bn": ROLE_LABELS[role]["bn"]}
     user = db.session.execute(db.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:

@@ -226,8 +226,8 @@ async def _evaluate_at_poe(
     pyHanko validates at a control time and ignores a revocation after it, so
     the data at ``poe_time`` show a certificate revoked later as good. When the
     document contains a CRL or OCSP response that reports a certificate of the
-    path revoked after ``poe_time``, a second run at that response's time
-    validates it, and the report names the revocation, as a validation with
+    path revoked after ``poe_time``, a second run validates that response at
+    its own time. The report then names the revocation, as a validation with
     current data would.
     """
     mode = setup.policy.revocation_mode
@@ -511,8 +511,8 @@ async def _run_with_document_data(
     against the validation time. With ``at`` set to that proof, a CRL or OCSP
     response is acceptable when it was issued after ``at``, or when ``at`` lies
     before its nextUpdate. The certificates of the signer's path and of the
-    time-stamping authority are validated at ``at`` too; the run at the
-    validation time has already checked them then, without revocation.
+    time-stamping authority are validated at ``at`` too. The run at the
+    validation time has already checked them at that time, without revocation.
 
     Only the CRLs and OCSP responses in the document are used, so the result
     does not depend on the issuing CAs still answering. pyHanko ignores a

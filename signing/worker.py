@@ -173,7 +173,7 @@ class _WorkerPool:
     """Idle workers of this process, by address-space limit.
 
     A worker is handed to one caller at a time. It goes back to the pool only
-    after a call that returned a result or raised an ordinary exception; a
+    after a call that returned a result or raised an ordinary exception. A
     worker that timed out, ran out of memory or died is stopped instead.
     """
 

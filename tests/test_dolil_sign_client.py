@@ -1,6 +1,6 @@
 """The officer's signing client, tools/dolil_sign.py, against a stub service on 127.0.0.1.
 
-A small WSGI application stands in for the service here, so the client's own
+A small WSGI application replaces the service here, so the client's own
 handling (arguments, PIN prompt, token, errors) is tested without the
 archive. It prepares and completes signatures with signing.external, and the
 client signs with the SoftHSM2 token's key in a separate process. The tests

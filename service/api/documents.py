@@ -437,11 +437,11 @@ def get_validation_data(document_id: str, number: int) -> Response:
 
 
 def _add_archive_signatures(signatures: list[dict], document: Document) -> None:
-    """Give each validated signature the archive's record of it, by field name.
+    """Add to each validated signature the archive's record of it, matched by field name.
 
-    ``signed_revision`` counts the PDF's own incremental updates from 0; the
-    record says which archive revision the signature created, its role and
-    the user who made it. A signature made before the upload has none.
+    ``signed_revision`` counts the PDF's own incremental updates from 0. The
+    record names the archive revision the signature created, its role and the
+    user who made it. A signature made before the upload gets None.
     """
     made_here = {signature.field_name: signature for signature in document.signatures}
     for entry in signatures:

@@ -113,7 +113,7 @@ def document(document_id: str) -> str:
 
 
 def _may_sign_now(record) -> bool:  # noqa: ANN001
-    """Whether the signing order lets the user sign the document now, so the page offers it."""
+    """Return whether the signing order lets the user sign the document now, so the page shows the sign button."""
     try:
         check_next_signature(record, g.user, None)
     except ApiProblem:
@@ -126,7 +126,7 @@ def _may_sign_now(record) -> bool:  # noqa: ANN001
 def content(document_id: str) -> Response:
     retrieved = archive.retrieve_content(document_id, g.user)
     response = content_response(retrieved, url_for("web.document", document_id=document_id))
-    # The page's link says download; the API serves the same bytes inline.
+    # The page's link offers a download, while the API sends the same bytes inline.
     response.headers["Content-Disposition"] = response.headers["Content-Disposition"].replace("inline", "attachment", 1)
     return response
 

@@ -91,8 +91,8 @@ def test_workers_with_other_memory_limits_not_shared() -> None:
     assert run_isolated(os.getpid, timeout_seconds=30, memory_bytes=MEMORY // 2) != first
 
 
-def test_memory_left_by_earlier_calls_does_not_fail_a_call() -> None:
-    # The first call leaves most of the limit allocated in the worker; the
+def test_leftover_memory_retried_in_new_worker() -> None:
+    # The first call leaves most of the limit allocated in the worker. The
     # second would not fit beside it, so it is repeated in a new worker.
     base = run_isolated(virtual_memory_bytes, timeout_seconds=30, memory_bytes=MEMORY)
     limit = base + 600 * MiB

@@ -500,7 +500,7 @@ def test_sign_page_says_when_already_signed(client, web_users):
     page = client.get(f"/documents/{document_id}/sign")
     again = client.post(f"/documents/{document_id}/sign", data={"csrf_token": token})
 
-    # The reason is said once, not as a title followed by a detail that repeats it.
+    # The page states the reason once, not as a title followed by a detail that repeats it.
     assert "আপনি এই দলিলে আগেই স্বাক্ষর করেছেন" in _text(page)
     assert _text(page).count("আগেই স্বাক্ষর করেছেন") == 1
     assert 'action="/documents/' + document_id + '/sign"' not in _text(page)
